@@ -6,9 +6,15 @@ use crate::error::{Error, Result};
 
 /// The bootstrap bytes, read by offset. Every read checks bounds and reports the
 /// structure's name and offset on failure.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub(crate) struct Data<'a> {
     bytes: &'a [u8],
+}
+
+impl std::fmt::Debug for Data<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Data({} bytes)", self.bytes.len())
+    }
 }
 
 impl<'a> Data<'a> {

@@ -103,7 +103,7 @@ bitflags_type! {
         /// Data and blob meta live in different blobs.
         SEPARATE = 0x10, "separate";
         /// The blob carries a chunk digest array.
-        INLINED_CHUNK_DIGEST = 0x20, "inlined-chunk-digest";
+        INLINED_CHUNK_DIGEST = 0x20, "chunk-digest";
         /// A tarfs blob.
         TARFS = 0x40, "tarfs";
         /// Small chunks are merged into batch chunks.

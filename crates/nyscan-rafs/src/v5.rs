@@ -14,7 +14,6 @@ const MAX_CHUNK_SIZE: u32 = 16 << 20;
 const MIN_CHUNK_SIZE: u32 = 4096;
 
 /// A parsed v5 bootstrap: the superblock checked, the blob tables read.
-#[derive(Debug)]
 pub(crate) struct V5Bootstrap<'a> {
     data: Data<'a>,
     sb: &'a raw::SuperBlock,
@@ -40,6 +39,16 @@ fn check_table(data: Data<'_>, what: &'static str, offset: u64, size: u64) -> Re
     }
     data.slice(offset, size, what)?;
     Ok(TableRange { offset, size })
+}
+
+impl std::fmt::Debug for V5Bootstrap<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("V5Bootstrap")
+            .field("data", &self.data)
+            .field("summary", &self.summary)
+            .field("blobs", &self.blobs.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> V5Bootstrap<'a> {

@@ -24,7 +24,6 @@ const MAX_SYMLINK: u64 = 4096;
 type ChunkMap = HashMap<(u32, u32, u32), u32>;
 
 /// A parsed v6 bootstrap: superblocks checked, device slots and blob table read.
-#[derive(Debug)]
 pub(crate) struct V6Bootstrap<'a> {
     data: Data<'a>,
     summary: Superblock,
@@ -33,6 +32,17 @@ pub(crate) struct V6Bootstrap<'a> {
     chunk_size: u64,
     chunk_table: &'a [ChunkInfo],
     chunk_map: OnceLock<std::result::Result<ChunkMap, Error>>,
+}
+
+impl std::fmt::Debug for V6Bootstrap<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("V6Bootstrap")
+            .field("data", &self.data)
+            .field("summary", &self.summary)
+            .field("blobs", &self.blobs.len())
+            .field("chunk_table", &self.chunk_table.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> V6Bootstrap<'a> {

@@ -1,0 +1,30 @@
+//! Integration tests of the RAFS reader against images made by the official Nydus builder.
+
+mod corrupt;
+mod official;
+mod tree;
+
+use std::path::PathBuf;
+
+/// The repository's `fixtures/` directory.
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+/// Every official image in `fixtures/official/`, by name.
+pub fn official_images() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(fixtures().join("official"))
+        .expect("fixtures/official exists")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("boot").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 10, "official fixtures missing: {names:?}");
+    names
+}
+
+/// The bootstrap bytes of an official image.
+pub fn boot_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(fixtures().join("official").join(name).join("boot")).expect("boot readable")
+}
