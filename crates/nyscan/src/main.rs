@@ -1,1 +1,23 @@
-fn main() {}
+//! `nyscan`: inspect, mount, scan and repair Nydus container images.
+//!
+//! The binary parses arguments, wires the library crates together and prints; the work is
+//! done in `nyscan-rafs`, `nyscan-oci` and `nyscan-inspect`.
+
+mod cli;
+mod errors;
+mod inspect;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    let result = match args.command {
+        cli::Command::Inspect(a) => inspect::run(&a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => errors::report(&err),
+    }
+}

@@ -1,0 +1,39 @@
+//! End-to-end tests of the `nyscan` binary.
+
+mod errors;
+mod prompt;
+mod request;
+
+use std::path::PathBuf;
+
+/// The repository's `fixtures/` directory.
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+/// Every official image in `fixtures/official/`, by name.
+pub fn official_images() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(fixtures().join("official"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("boot").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The path of an official image's bootstrap.
+pub fn boot(name: &str) -> String {
+    fixtures()
+        .join("official")
+        .join(name)
+        .join("boot")
+        .display()
+        .to_string()
+}
+
+/// A command running the built binary.
+pub fn nyscan() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nyscan"))
+}
