@@ -9,12 +9,14 @@ use crate::report::{
     StatsReport, XattrReport,
 };
 
+/// Directories from the root down to an entry: (inode, name), the root's name empty.
+type DirStack = Vec<(Ino, Vec<u8>)>;
+
 /// An inspection session: a bootstrap and a current directory.
 #[derive(Debug)]
 pub struct Inspector<'b> {
     boot: &'b Bootstrap<'b>,
-    /// From the root down: (inode, name). The root's name is empty.
-    cwd: Vec<(Ino, Vec<u8>)>,
+    cwd: DirStack,
 }
 
 fn lossy(bytes: &[u8]) -> String {
@@ -62,7 +64,7 @@ impl<'b> Inspector<'b> {
     /// Runs one command. `exit` is the caller's to handle; here it answers like `help`.
     pub fn execute(&mut self, command: &Command) -> Result<Response, InspectError> {
         Ok(match command {
-            Command::Stats => Response::Stats(self.stats()),
+            Command::Stats => Response::Stats(Box::new(self.stats())),
             Command::Ls => Response::Ls(self.ls()?),
             Command::Cd(dir) => {
                 self.cd(dir)?;
@@ -84,7 +86,7 @@ impl<'b> Inspector<'b> {
 
     /// Resolves `path` against the current directory: the stack of directories from the
     /// root to the entry's parent followed by the entry, and the entry's inode.
-    fn resolve(&self, path: &[u8]) -> Result<(Vec<(Ino, Vec<u8>)>, Inode<'b>), InspectError> {
+    fn resolve(&self, path: &[u8]) -> Result<(DirStack, Inode<'b>), InspectError> {
         let mut stack = if path.starts_with(b"/") {
             self.cwd[..1].to_vec()
         } else {

@@ -7,7 +7,7 @@ use serde::Serialize;
 #[serde(untagged)]
 pub enum Response {
     /// `stats`.
-    Stats(StatsReport),
+    Stats(Box<StatsReport>),
     /// `ls`.
     Ls(Vec<LsEntry>),
     /// `cd`: the new current directory.

@@ -25,4 +25,4 @@ mod source;
 pub use bootstrap_layer::{BOOTSTRAP_PATH, MAX_BOOTSTRAP_SIZE, extract_bootstrap};
 pub use error::{Error, Result};
 pub use layout::OciLayout;
-pub use source::{LoadedBootstrap, RegistryRef, Source, load_bootstrap};
+pub use source::{BootstrapBytes, LoadedBootstrap, RegistryRef, Source, load_bootstrap};

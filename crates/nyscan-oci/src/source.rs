@@ -187,11 +187,51 @@ fn parse_registry(input: &str) -> Result<RegistryRef> {
     })
 }
 
+/// Bootstrap bytes: read into memory, or mapped from a local file so that only the pages
+/// a command touches are read.
+#[derive(Debug)]
+pub enum BootstrapBytes {
+    /// Bytes in memory (extracted from a layer).
+    Owned(Vec<u8>),
+    /// A read-only mapping of a local bootstrap file.
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for BootstrapBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            BootstrapBytes::Owned(v) => v,
+            BootstrapBytes::Mapped(m) => m,
+        }
+    }
+}
+
+/// Maps a regular file read-only; empty files are read (they cannot be mapped).
+fn map_file(path: &Path) -> Result<BootstrapBytes> {
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() || meta.len() == 0 {
+        return std::fs::read(path).map(BootstrapBytes::Owned).map_err(io);
+    }
+    // SAFETY: the mapping is read-only and private. If another process truncates the file
+    // while it is mapped, reads past the new end fault (SIGBUS); bootstraps are immutable
+    // content-addressed files, and this is the trade ripgrep and nydus make too.
+    #[allow(unsafe_code)]
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+    Ok(BootstrapBytes::Mapped(map))
+}
+
 /// A bootstrap loaded from a source, with where it came from.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct LoadedBootstrap {
     /// The bootstrap bytes.
-    pub bytes: Vec<u8>,
+    pub bytes: BootstrapBytes,
     /// The image manifest, when the source was an image.
     pub manifest: Option<ImageManifest>,
     /// The manifest digest, when the source was an image.
@@ -216,10 +256,7 @@ pub fn load_bootstrap(source: &Source, platform: &Platform) -> Result<LoadedBoot
                     reason: "file is larger than the 2 GiB bootstrap limit",
                 });
             }
-            let bytes = std::fs::read(path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
+            let bytes = map_file(path)?;
             Ok(LoadedBootstrap {
                 bytes,
                 manifest: None,
@@ -231,7 +268,8 @@ pub fn load_bootstrap(source: &Source, platform: &Platform) -> Result<LoadedBoot
             let layout = OciLayout::open(dir)?;
             let (desc, manifest) = layout.resolve_manifest(reference.as_deref(), platform)?;
             let layer = manifest.nydus_bootstrap_layer()?;
-            let bytes = extract_bootstrap(&layout.read_blob(layer)?, &layer.digest)?;
+            let bytes =
+                BootstrapBytes::Owned(extract_bootstrap(&layout.read_blob(layer)?, &layer.digest)?);
             Ok(LoadedBootstrap {
                 bytes,
                 manifest: Some(manifest),

@@ -37,7 +37,7 @@ fn loads_the_bootstrap_of_an_oci_layout() {
     ] {
         let source = Source::parse(&input, None).unwrap();
         let loaded = load_bootstrap(&source, &Platform::host()).unwrap();
-        assert!(loaded.bytes == expected, "{input}: bootstrap differs");
+        assert!(*loaded.bytes == *expected, "{input}: bootstrap differs");
         let manifest = loaded.manifest.unwrap();
         assert_eq!(manifest.nydus_blob_layers().len(), 2);
     }

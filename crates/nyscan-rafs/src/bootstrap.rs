@@ -239,6 +239,33 @@ impl<'data> Bootstrap<'data> {
         Ok(out)
     }
 
+    /// Reads every structure the API can reach (each entry, its xattrs, symlink target and
+    /// chunks, the prefetch table and the link index) and counts them: the first damage
+    /// found is the error. The same ground `nydus-image check` covers.
+    pub fn check(&self) -> Result<CheckSummary> {
+        let mut summary = CheckSummary {
+            prefetch_entries: self.prefetch()?.len(),
+            ..CheckSummary::default()
+        };
+        for entry in self.walk() {
+            let inode = entry?.inode;
+            summary.entries += 1;
+            for x in inode.xattrs() {
+                x?;
+                summary.xattrs += 1;
+            }
+            for c in inode.chunks() {
+                c?;
+                summary.chunks += 1;
+            }
+            inode.symlink_target()?;
+        }
+        let index = self.parent_index()?;
+        summary.inodes = index.len() + 1;
+        summary.hardlink_groups = index.values().filter(|links| links.len() > 1).count();
+        Ok(summary)
+    }
+
     /// The hardlink groups: regular files linked from more than one place, each with its
     /// paths, ordered by inode number.
     pub fn hardlink_groups(&self) -> Result<Vec<(Ino, Vec<Vec<u8>>)>> {
@@ -253,6 +280,24 @@ impl<'data> Bootstrap<'data> {
             .map(|ino| Ok((ino, self.paths(ino)?)))
             .collect()
     }
+}
+
+/// What [`Bootstrap::check`] counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CheckSummary {
+    /// Directory entries walked, the root included.
+    pub entries: usize,
+    /// Distinct inodes.
+    pub inodes: usize,
+    /// Chunk records of all entries (a hardlinked file's chunks count per link).
+    pub chunks: usize,
+    /// Extended attributes of all entries.
+    pub xattrs: usize,
+    /// Inodes linked from more than one place.
+    pub hardlink_groups: usize,
+    /// Entries of the prefetch table.
+    pub prefetch_entries: usize,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -51,7 +51,7 @@ mod model;
 mod v5;
 mod v6;
 
-pub use bootstrap::{Bootstrap, Children, Chunks, Inode, Walk, WalkEntry, Xattrs};
+pub use bootstrap::{Bootstrap, CheckSummary, Children, Chunks, Inode, Walk, WalkEntry, Xattrs};
 pub use detect::BootstrapKind;
 pub use error::{Error, Result, Unsupported};
 pub use flags::{BlobFeatures, ChunkFlags, Compressor, Digester, SuperFlags};

@@ -34,7 +34,7 @@ fn check_table(data: Data<'_>, what: &'static str, offset: u64, size: u64) -> Re
             offset,
         ));
     }
-    if offset % ALIGNMENT != 0 || size % ALIGNMENT != 0 {
+    if !offset.is_multiple_of(ALIGNMENT) || !size.is_multiple_of(ALIGNMENT) {
         return Err(invalid(what, offset, "table is not 8-byte aligned", size));
     }
     data.slice(offset, size, what)?;
@@ -73,7 +73,7 @@ impl<'a> V5Bootstrap<'a> {
                 u64::from(sb.s_sb_size.get()),
             ));
         }
-        if data.len() % ALIGNMENT != 0 {
+        if !data.len().is_multiple_of(ALIGNMENT) {
             return Err(invalid(
                 "v5 bootstrap",
                 0,

@@ -91,7 +91,7 @@ impl<'a> V6Bootstrap<'a> {
                 "incompat features other than chunked files and a device table",
             )));
         }
-        if data.len() % BLOCK_SIZE != 0 {
+        if !data.len().is_multiple_of(BLOCK_SIZE) {
             return Err(invalid(
                 "v6 bootstrap",
                 0,
@@ -129,7 +129,7 @@ impl<'a> V6Bootstrap<'a> {
             offset: ext.s_blob_table_offset.get(),
             size: u64::from(ext.s_blob_table_size.get()),
         };
-        if blob_table.size % 256 != 0 {
+        if !blob_table.size.is_multiple_of(256) {
             return Err(invalid(
                 EXT,
                 ext_at + 16,
@@ -142,7 +142,7 @@ impl<'a> V6Bootstrap<'a> {
             offset: ext.s_chunk_table_offset.get(),
             size: ext.s_chunk_table_size.get(),
         };
-        if chunk_table.size % 80 != 0 {
+        if !chunk_table.size.is_multiple_of(80) {
             return Err(invalid(
                 EXT,
                 ext_at + 32,
@@ -156,7 +156,7 @@ impl<'a> V6Bootstrap<'a> {
             offset: ext.s_prefetch_table_offset.get(),
             size: u64::from(ext.s_prefetch_table_size.get()),
         };
-        if prefetch_table.size % 4 != 0 {
+        if !prefetch_table.size.is_multiple_of(4) {
             return Err(invalid(
                 EXT,
                 ext_at + 48,
@@ -636,15 +636,13 @@ impl<'a> V6Inode<'a> {
                     ));
                 }
             }
-            FileKind::Regular => {
-                if inode.size > 0 && inode.layout != raw::LAYOUT_CHUNK_BASED {
-                    return Err(invalid(
-                        WHAT,
-                        offset,
-                        "non-empty regular file is not chunk-based",
-                        u64::from(format),
-                    ));
-                }
+            FileKind::Regular if inode.size > 0 && inode.layout != raw::LAYOUT_CHUNK_BASED => {
+                return Err(invalid(
+                    WHAT,
+                    offset,
+                    "non-empty regular file is not chunk-based",
+                    u64::from(format),
+                ));
             }
             _ => {}
         }
@@ -762,7 +760,7 @@ impl<'a> DirBlock<'a> {
             ));
         }
         let first_nameoff = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-        if first_nameoff < 12 || first_nameoff % 12 != 0 || first_nameoff > bytes.len() {
+        if first_nameoff < 12 || !first_nameoff.is_multiple_of(12) || first_nameoff > bytes.len() {
             return Err(invalid(
                 WHAT,
                 offset_hint,

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use anyhow::{Context, Result};
 use nyscan_inspect::{Command, Inspector};
 use nyscan_oci::manifest::Platform;
-use nyscan_oci::{Source, load_bootstrap};
+use nyscan_oci::{BootstrapBytes, Source, load_bootstrap};
 use nyscan_rafs::Bootstrap;
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
@@ -21,7 +21,7 @@ use rustyline::{Context as LineContext, Editor, Helper};
 use crate::cli::{InspectArgs, SourceArgs};
 
 /// Loads the bootstrap bytes a source names.
-pub(crate) fn load(args: &SourceArgs) -> Result<Vec<u8>> {
+pub(crate) fn load(args: &SourceArgs) -> Result<BootstrapBytes> {
     let platform = match &args.platform {
         Some(p) => Platform::parse(p)
             .with_context(|| format!("invalid --platform {p:?}: expected os/arch[/variant]"))?,

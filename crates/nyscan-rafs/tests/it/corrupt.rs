@@ -5,23 +5,8 @@ use nyscan_rafs::{Bootstrap, Error, Unsupported};
 use crate::{boot_bytes, fixtures, official_images};
 
 /// Reads everything the API offers; returns the first error.
-pub fn read_everything(bytes: &[u8]) -> Result<usize, Error> {
-    let boot = Bootstrap::parse(bytes)?;
-    let mut n = 0;
-    let _ = boot.prefetch()?;
-    for entry in boot.walk() {
-        let i = entry?.inode;
-        for x in i.xattrs() {
-            x?;
-        }
-        for c in i.chunks() {
-            c?;
-        }
-        i.symlink_target()?;
-        n += 1;
-    }
-    let _ = boot.hardlink_groups()?;
-    Ok(n)
+fn read_everything(bytes: &[u8]) -> Result<usize, Error> {
+    Ok(Bootstrap::parse(bytes)?.check()?.entries)
 }
 
 #[test]

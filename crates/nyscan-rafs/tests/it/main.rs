@@ -7,12 +7,12 @@ mod tree;
 use std::path::PathBuf;
 
 /// The repository's `fixtures/` directory.
-pub fn fixtures() -> PathBuf {
+pub(crate) fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
 }
 
 /// Every official image in `fixtures/official/`, by name.
-pub fn official_images() -> Vec<String> {
+pub(crate) fn official_images() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(fixtures().join("official"))
         .expect("fixtures/official exists")
         .filter_map(|e| e.ok())
@@ -25,6 +25,6 @@ pub fn official_images() -> Vec<String> {
 }
 
 /// The bootstrap bytes of an official image.
-pub fn boot_bytes(name: &str) -> Vec<u8> {
+pub(crate) fn boot_bytes(name: &str) -> Vec<u8> {
     std::fs::read(fixtures().join("official").join(name).join("boot")).expect("boot readable")
 }

@@ -7,12 +7,12 @@ mod request;
 use std::path::PathBuf;
 
 /// The repository's `fixtures/` directory.
-pub fn fixtures() -> PathBuf {
+pub(crate) fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
 }
 
 /// Every official image in `fixtures/official/`, by name.
-pub fn official_images() -> Vec<String> {
+pub(crate) fn official_images() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(fixtures().join("official"))
         .unwrap()
         .filter_map(|e| e.ok())
@@ -24,7 +24,7 @@ pub fn official_images() -> Vec<String> {
 }
 
 /// The path of an official image's bootstrap.
-pub fn boot(name: &str) -> String {
+pub(crate) fn boot(name: &str) -> String {
     fixtures()
         .join("official")
         .join(name)
@@ -34,6 +34,6 @@ pub fn boot(name: &str) -> String {
 }
 
 /// A command running the built binary.
-pub fn nyscan() -> std::process::Command {
+pub(crate) fn nyscan() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_nyscan"))
 }
