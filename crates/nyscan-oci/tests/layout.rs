@@ -62,24 +62,17 @@ fn a_tampered_bootstrap_layer_is_refused() {
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(&path, &bytes).unwrap();
-    let err = load_bootstrap(
-        &Source::OciLayout {
+    let load = || {
+        let source = Source::OciLayout {
             dir: dir.clone(),
             reference: None,
-        },
-        &Platform::host(),
-    )
-    .unwrap_err();
+        };
+        load_bootstrap(&source, &Platform::host()).unwrap_err()
+    };
+    let err = load();
     assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");
     std::fs::write(&path, &bytes[..100]).unwrap();
-    let err = load_bootstrap(
-        &Source::OciLayout {
-            dir: dir.clone(),
-            reference: None,
-        },
-        &Platform::host(),
-    )
-    .unwrap_err();
+    let err = load();
     assert!(matches!(err, Error::SizeMismatch { .. }), "{err}");
     std::fs::remove_file(dir.join("oci-layout")).unwrap();
     let err = OciLayout::open(&dir).unwrap_err();

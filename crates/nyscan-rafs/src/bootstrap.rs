@@ -166,7 +166,7 @@ impl<'data> Bootstrap<'data> {
                 if !seen.insert(dir) {
                     return Err(Error::DirectoryCycle { ino: dir.0 });
                 }
-                let inode = self.inode_owned_names(dir)?;
+                let inode = self.children_of(dir)?;
                 for entry in inode {
                     let entry = entry?;
                     index.entry(entry.ino).or_default().push((dir, entry.name));
@@ -180,9 +180,9 @@ impl<'data> Bootstrap<'data> {
         index.as_ref().map_err(Clone::clone)
     }
 
-    /// Children of `dir` with names borrowed for `'data` (the parent index outlives `&self`
-    /// borrows).
-    fn inode_owned_names(&self, dir: Ino) -> Result<Vec<Result<DirEntry<'data>>>> {
+    /// Entries of directory `dir`, names borrowed for `'data` so the parent index can keep
+    /// them.
+    fn children_of(&self, dir: Ino) -> Result<Vec<Result<DirEntry<'data>>>> {
         Ok(match &self.inner {
             Inner::V5(b) => {
                 let inode = b.inode(dir)?;

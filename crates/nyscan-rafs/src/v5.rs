@@ -16,7 +16,6 @@ const MIN_CHUNK_SIZE: u32 = 4096;
 /// A parsed v5 bootstrap: the superblock checked, the blob tables read.
 pub(crate) struct V5Bootstrap<'a> {
     data: Data<'a>,
-    sb: &'a raw::SuperBlock,
     inode_table: &'a [zerocopy::little_endian::U32],
     summary: Superblock,
     blobs: Vec<BlobInfo>,
@@ -161,7 +160,6 @@ impl<'a> V5Bootstrap<'a> {
         };
         Ok(V5Bootstrap {
             data,
-            sb,
             inode_table,
             summary,
             blobs,
@@ -274,11 +272,6 @@ impl<'a> V5Bootstrap<'a> {
             records: file.chunk_records,
             pos: 0,
         }
-    }
-
-    #[allow(dead_code)]
-    pub(crate) fn raw_superblock(&self) -> &'a raw::SuperBlock {
-        self.sb
     }
 }
 

@@ -308,7 +308,6 @@ impl<'a> V6Bootstrap<'a> {
 
     pub(crate) fn children(&self, dir: &V6Inode<'a>) -> V6Children<'a> {
         V6Children {
-            data: self.data,
             dir: *dir,
             block: 0,
             blocks: if dir.kind == FileKind::Directory {
@@ -331,7 +330,7 @@ impl<'a> V6Bootstrap<'a> {
         // Find the last block whose first name <= name.
         while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
-            let block = DirBlock::read(self.data, dir, mid)?;
+            let block = DirBlock::read(dir, mid)?;
             if block.name(0)? <= name {
                 lo = mid;
             } else {
@@ -341,7 +340,7 @@ impl<'a> V6Bootstrap<'a> {
         if blocks == 0 {
             return Ok(None);
         }
-        let block = DirBlock::read(self.data, dir, lo)?;
+        let block = DirBlock::read(dir, lo)?;
         let (mut l, mut h) = (0usize, block.count);
         while l < h {
             let mid = l + (h - l) / 2;
@@ -747,7 +746,7 @@ struct DirBlock<'a> {
 }
 
 impl<'a> DirBlock<'a> {
-    fn read(_data: Data<'a>, dir: &V6Inode<'a>, k: u64) -> Result<Self> {
+    fn read(dir: &V6Inode<'a>, k: u64) -> Result<Self> {
         let bytes = dir.data_block(k)?;
         const WHAT: &str = "v6 directory block";
         let offset_hint = dir.offset;
@@ -833,7 +832,6 @@ impl<'a> DirBlock<'a> {
 
 /// Entries of a v6 directory in stored (name) order, without `.` and `..`.
 pub(crate) struct V6Children<'a> {
-    data: Data<'a>,
     dir: V6Inode<'a>,
     block: u64,
     blocks: u64,
@@ -868,7 +866,7 @@ impl<'a> Iterator for V6Children<'a> {
             if self.block >= self.blocks {
                 return None;
             }
-            match DirBlock::read(self.data, &self.dir, self.block) {
+            match DirBlock::read(&self.dir, self.block) {
                 Ok(b) => self.current = Some((b, 0)),
                 Err(e) => {
                     self.failed = true;
