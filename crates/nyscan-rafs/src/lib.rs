@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
 
+pub mod blob_meta;
 mod bootstrap;
 mod data;
 mod detect;

@@ -17,6 +17,46 @@ pub(crate) enum Command {
     /// Inspect an image's RAFS bootstrap (v5 or v6): an interactive prompt, or JSON answers
     /// with --request.
     Inspect(InspectArgs),
+    /// Write a file of an image to stdout, fetching only its chunks.
+    Cat(CatArgs),
+    /// Write a whole image out as a directory tree (or a PAX tar with --tar).
+    Unpack(UnpackArgs),
+}
+
+/// How image data is fetched, shared by every command that reads file contents.
+#[derive(Debug, clap::Args)]
+pub(crate) struct FetchArgs {
+    /// Print what was fetched (requests, bytes, chunks) to stderr when done.
+    #[arg(long)]
+    pub(crate) stats: bool,
+    /// Range requests in flight at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub(crate) parallel: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CatArgs {
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+    /// Absolute path of the file inside the image.
+    #[arg(value_name = "PATH")]
+    pub(crate) path: String,
+    #[command(flatten)]
+    pub(crate) fetch: FetchArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct UnpackArgs {
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+    /// Directory to create (must be empty or absent); not needed with --tar.
+    #[arg(value_name = "DIR", required_unless_present = "tar")]
+    pub(crate) dest: Option<PathBuf>,
+    /// Write a PAX tar to this file instead (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) tar: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) fetch: FetchArgs,
 }
 
 /// Where an image comes from, shared by every command that reads one.

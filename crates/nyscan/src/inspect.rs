@@ -20,13 +20,18 @@ use rustyline::{Context as LineContext, Editor, Helper};
 
 use crate::cli::{InspectArgs, SourceArgs};
 
-/// Loads the bootstrap bytes a source names.
-pub(crate) fn load(args: &SourceArgs) -> Result<BootstrapBytes> {
-    let platform = match &args.platform {
+/// The platform to pick from an index: `--platform`, else this machine's.
+pub(crate) fn platform(args: &SourceArgs) -> Result<Platform> {
+    Ok(match &args.platform {
         Some(p) => Platform::parse(p)
             .with_context(|| format!("invalid --platform {p:?}: expected os/arch[/variant]"))?,
         None => Platform::host(),
-    };
+    })
+}
+
+/// Loads the bootstrap bytes a source names.
+pub(crate) fn load(args: &SourceArgs) -> Result<BootstrapBytes> {
+    let platform = platform(args)?;
     let source = Source::parse(&args.source, args.blob_dir.as_deref())?;
     let loaded = load_bootstrap(&source, &platform)
         .with_context(|| format!("cannot load the bootstrap of {}", args.source))?;

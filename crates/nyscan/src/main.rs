@@ -4,6 +4,7 @@
 //! done in `nyscan-rafs`, `nyscan-oci` and `nyscan-inspect`.
 
 mod cli;
+mod data;
 mod errors;
 mod inspect;
 
@@ -15,6 +16,8 @@ fn main() -> ExitCode {
     let args = cli::Args::parse();
     let result = match args.command {
         cli::Command::Inspect(a) => inspect::run(&a),
+        cli::Command::Cat(a) => data::cat(&a),
+        cli::Command::Unpack(a) => data::unpack(&a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,98 @@
+//! `nyscan cat` and `nyscan unpack`: commands that read file contents.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use nyscan_image::{ChunkReader, FetchOptions};
+use nyscan_rafs::{Bootstrap, FileKind};
+use nyscan_source::{BlobDir, BlobSource};
+
+use crate::cli::{CatArgs, FetchArgs, SourceArgs, UnpackArgs};
+
+/// The bootstrap bytes and a blob source for a source.
+fn open(args: &SourceArgs) -> Result<(nyscan_oci::BootstrapBytes, Box<dyn BlobSource>)> {
+    let platform = crate::inspect::platform(args)?;
+    let source = nyscan_oci::Source::parse(&args.source, args.blob_dir.as_deref())?;
+    let loaded = nyscan_oci::load_bootstrap(&source, &platform)
+        .with_context(|| format!("cannot load the bootstrap of {}", args.source))?;
+    let blobs: Box<dyn BlobSource> = match &loaded.blob_dir {
+        Some(dir) => Box::new(BlobDir::new(dir)),
+        None => bail!("no blob source for {}", args.source),
+    };
+    Ok((loaded.bytes, blobs))
+}
+
+fn options(fetch: &FetchArgs) -> FetchOptions {
+    FetchOptions {
+        parallel: fetch.parallel.max(1),
+        ..FetchOptions::default()
+    }
+}
+
+fn print_stats(reader: &ChunkReader<'_, '_>, started: std::time::Instant) {
+    let (requests, bytes, chunks, meta) = reader.stats().snapshot();
+    eprintln!(
+        "fetched: {requests} requests, {bytes} bytes, {chunks} chunks verified, {meta} compression-info tables, in {:.3} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+pub(crate) fn cat(args: &CatArgs) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let (bytes, blobs) = open(&args.source)?;
+    let boot = Bootstrap::parse(&bytes)
+        .with_context(|| format!("cannot read the bootstrap of {}", args.source.source))?;
+    let inode = boot
+        .lookup(args.path.as_bytes())?
+        .ok_or_else(|| nyscan_image::Error::NotFound(args.path.clone()))?;
+    if inode.kind() != FileKind::Regular {
+        return Err(nyscan_image::Error::NotAFile {
+            path: args.path.clone(),
+            kind: inode.kind().name(),
+        }
+        .into());
+    }
+    let reader = ChunkReader::new(&boot, blobs.as_ref(), options(&args.fetch));
+    let data = reader
+        .read_file(&inode)
+        .with_context(|| format!("cannot read {} from {}", args.path, args.source.source))?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    out.write_all(&data)?;
+    out.flush()?;
+    if args.fetch.stats {
+        print_stats(&reader, started);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn unpack(args: &UnpackArgs) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let (bytes, blobs) = open(&args.source)?;
+    let boot = Bootstrap::parse(&bytes)
+        .with_context(|| format!("cannot read the bootstrap of {}", args.source.source))?;
+    let reader = ChunkReader::new(&boot, blobs.as_ref(), options(&args.fetch));
+    let summary = match (&args.tar, &args.dest) {
+        (Some(tar), _) if tar.as_os_str() == "-" => {
+            let stdout = std::io::stdout();
+            nyscan_image::unpack::unpack_to_tar(&reader, std::io::BufWriter::new(stdout.lock()))
+        }
+        (Some(tar), _) => {
+            let file = std::fs::File::create(tar)
+                .with_context(|| format!("cannot create {}", tar.display()))?;
+            nyscan_image::unpack::unpack_to_tar(&reader, std::io::BufWriter::new(file))
+        }
+        (None, Some(dest)) => nyscan_image::unpack::unpack_to_dir(&reader, dest),
+        (None, None) => bail!("give a destination directory or --tar FILE"),
+    }
+    .with_context(|| format!("cannot unpack {}", args.source.source))?;
+    if args.fetch.stats {
+        eprintln!(
+            "unpacked: {} entries, {} files, {} bytes",
+            summary.entries, summary.files, summary.bytes
+        );
+        print_stats(&reader, started);
+    }
+    Ok(ExitCode::SUCCESS)
+}
