@@ -9,11 +9,13 @@
 //!   blob's compression-info table, fetched once per blob.
 //! - [`unpack`] writes a whole image as a directory tree or a PAX tar: modes, owners, mtimes,
 //!   symlinks, hardlinks, devices, fifos, xattrs; holes stay holes.
-//! - [`FetchStats`] counts requests, bytes and chunks.
+//! - [`cache::ChunkCache`] keeps verified chunks on disk by digest, shared by processes.
+//! - [`FetchStats`] counts requests, bytes, chunks and cache hits.
 
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
 
+pub mod cache;
 mod error;
 mod reader;
 pub mod unpack;

@@ -9,6 +9,7 @@ use nyscan_rafs::blob_meta::{BlobMetaHeader, ChunkInfoTable, HEADER_SIZE};
 use nyscan_rafs::{BlobInfo, Bootstrap, Chunk, Compressor, Inode};
 use nyscan_source::BlobSource;
 
+use crate::cache::ChunkCache;
 use crate::error::{Error, Result};
 
 /// How chunks are fetched.
@@ -44,6 +45,8 @@ pub struct FetchStats {
     pub chunks: AtomicU64,
     /// Compression-info tables fetched (for batch chunks).
     pub meta_tables: AtomicU64,
+    /// Chunks served from the local cache.
+    pub cache_hits: AtomicU64,
 }
 
 impl FetchStats {
@@ -51,7 +54,7 @@ impl FetchStats {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// A plain copy of the counters.
+    /// A plain copy of the counters: (requests, bytes, chunks, meta tables).
     pub fn snapshot(&self) -> (u64, u64, u64, u64) {
         (
             self.requests.load(Ordering::Relaxed),
@@ -59,6 +62,11 @@ impl FetchStats {
             self.chunks.load(Ordering::Relaxed),
             self.meta_tables.load(Ordering::Relaxed),
         )
+    }
+
+    /// Chunks served from the cache.
+    pub fn cache_hits(&self) -> u64 {
+        self.cache_hits.load(Ordering::Relaxed)
     }
 }
 
@@ -111,6 +119,7 @@ pub struct ChunkReader<'r, 'd> {
     options: FetchOptions,
     stats: FetchStats,
     meta: Mutex<HashMap<u32, Arc<MetaTable>>>,
+    cache: Option<&'r ChunkCache>,
 }
 
 impl<'r, 'd> ChunkReader<'r, 'd> {
@@ -122,6 +131,20 @@ impl<'r, 'd> ChunkReader<'r, 'd> {
             options,
             stats: FetchStats::default(),
             meta: Mutex::new(HashMap::new()),
+            cache: None,
+        }
+    }
+
+    /// Serves and stores chunks through a local cache.
+    pub fn with_cache(mut self, cache: &'r ChunkCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    fn remember(&self, chunk: &Chunk, data: &[u8]) {
+        if let Some(cache) = self.cache {
+            // A cache that cannot be written never fails a read.
+            let _ = cache.put(self.boot.superblock().digester, &chunk.digest, data);
         }
     }
 
@@ -342,6 +365,7 @@ impl<'r, 'd> ChunkReader<'r, 'd> {
                     let data = nyscan_blob::decode_chunk(c, blob.compressor, digester, stored)
                         .map_err(|e| chunk_error(c.index, e))?;
                     FetchStats::add(&self.stats.chunks, 1);
+                    self.remember(c, &data);
                     out.lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .insert((c.blob_index, c.index), data.into());
@@ -366,6 +390,7 @@ impl<'r, 'd> ChunkReader<'r, 'd> {
                         nyscan_blob::verify_chunk(c, digester, slice)
                             .map_err(|e| chunk_error(c.index, e))?;
                         FetchStats::add(&self.stats.chunks, 1);
+                        self.remember(c, slice);
                         out.lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .insert((c.blob_index, c.index), slice.into());
@@ -379,8 +404,31 @@ impl<'r, 'd> ChunkReader<'r, 'd> {
     /// Fetches, decodes and verifies `chunks` (duplicates are fetched once); the result maps
     /// each chunk's key to its uncompressed bytes.
     pub fn fetch(&self, chunks: &[Chunk]) -> Result<HashMap<ChunkKey, Arc<[u8]>>> {
-        let requests = self.plan_requests(self.plan_units(chunks)?);
-        let out = Mutex::new(HashMap::with_capacity(chunks.len()));
+        let mut cached = HashMap::new();
+        let mut missing = Vec::new();
+        let digester = self.boot.superblock().digester;
+        for c in chunks {
+            let hit = self.cache.and_then(|cache| {
+                let data = cache.get(digester, &c.digest)?;
+                if data.len() == c.uncompressed_size as usize
+                    && nyscan_blob::verify_chunk(c, digester, &data).is_ok()
+                {
+                    Some(data)
+                } else {
+                    cache.remove(digester, &c.digest);
+                    None
+                }
+            });
+            match hit {
+                Some(data) => {
+                    FetchStats::add(&self.stats.cache_hits, 1);
+                    cached.insert((c.blob_index, c.index), Arc::<[u8]>::from(data));
+                }
+                None => missing.push(*c),
+            }
+        }
+        let requests = self.plan_requests(self.plan_units(&missing)?);
+        let out = Mutex::new(cached);
         let next = AtomicUsize::new(0);
         let failure: Mutex<Option<Error>> = Mutex::new(None);
         let workers = self.options.parallel.clamp(1, requests.len().max(1));

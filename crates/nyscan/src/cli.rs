@@ -32,6 +32,15 @@ pub(crate) struct FetchArgs {
     /// Range requests in flight at once.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub(crate) parallel: usize,
+    /// Chunk cache directory (default: $XDG_CACHE_HOME/nyscan/chunks).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub(crate) cache_dir: Option<PathBuf>,
+    /// Do not read or write the chunk cache.
+    #[arg(long)]
+    pub(crate) no_cache: bool,
+    /// Bound of the chunk cache, in MiB.
+    #[arg(long, default_value_t = 2048, value_name = "MIB")]
+    pub(crate) cache_size: u64,
 }
 
 #[derive(Debug, clap::Args)]

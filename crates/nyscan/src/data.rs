@@ -4,6 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use nyscan_image::cache::ChunkCache;
 use nyscan_image::{ChunkReader, FetchOptions};
 use nyscan_rafs::{Bootstrap, FileKind};
 use nyscan_source::{BlobDir, BlobSource};
@@ -30,10 +31,30 @@ fn options(fetch: &FetchArgs) -> FetchOptions {
     }
 }
 
+/// The chunk cache the flags ask for, if any. A cache that cannot be opened is a warning,
+/// not a failure: reads work without it.
+fn cache(fetch: &FetchArgs) -> Option<ChunkCache> {
+    if fetch.no_cache {
+        return None;
+    }
+    let dir = fetch.cache_dir.clone().or_else(ChunkCache::default_dir)?;
+    match ChunkCache::open(&dir, fetch.cache_size << 20) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!(
+                "warning: chunk cache {} unusable ({e}); reading without it",
+                dir.display()
+            );
+            None
+        }
+    }
+}
+
 fn print_stats(reader: &ChunkReader<'_, '_>, started: std::time::Instant) {
     let (requests, bytes, chunks, meta) = reader.stats().snapshot();
     eprintln!(
-        "fetched: {requests} requests, {bytes} bytes, {chunks} chunks verified, {meta} compression-info tables, in {:.3} s",
+        "fetched: {requests} requests, {bytes} bytes, {chunks} chunks verified, {} cache hits, {meta} compression-info tables, in {:.3} s",
+        reader.stats().cache_hits(),
         started.elapsed().as_secs_f64()
     );
 }
@@ -53,7 +74,11 @@ pub(crate) fn cat(args: &CatArgs) -> Result<ExitCode> {
         }
         .into());
     }
-    let reader = ChunkReader::new(&boot, blobs.as_ref(), options(&args.fetch));
+    let cache = cache(&args.fetch);
+    let mut reader = ChunkReader::new(&boot, blobs.as_ref(), options(&args.fetch));
+    if let Some(c) = &cache {
+        reader = reader.with_cache(c);
+    }
     let data = reader
         .read_file(&inode)
         .with_context(|| format!("cannot read {} from {}", args.path, args.source.source))?;
@@ -72,7 +97,11 @@ pub(crate) fn unpack(args: &UnpackArgs) -> Result<ExitCode> {
     let (bytes, blobs) = open(&args.source)?;
     let boot = Bootstrap::parse(&bytes)
         .with_context(|| format!("cannot read the bootstrap of {}", args.source.source))?;
-    let reader = ChunkReader::new(&boot, blobs.as_ref(), options(&args.fetch));
+    let cache = cache(&args.fetch);
+    let mut reader = ChunkReader::new(&boot, blobs.as_ref(), options(&args.fetch));
+    if let Some(c) = &cache {
+        reader = reader.with_cache(c);
+    }
     let summary = match (&args.tar, &args.dest) {
         (Some(tar), _) if tar.as_os_str() == "-" => {
             let stdout = std::io::stdout();

@@ -90,3 +90,44 @@ fn damaged_blobs_are_errors_never_bytes() {
     other.reverse();
     assert!(read(&other).is_err());
 }
+
+#[test]
+fn the_chunk_cache_serves_repeats_and_drops_damaged_entries() {
+    let Some(dir) = shared_official() else {
+        return skip(
+            "the_chunk_cache_serves_repeats_and_drops_damaged_entries",
+            "../shared/fixtures/official is absent",
+        );
+    };
+    let image = dir.join("v5-zstd-sha256");
+    let bytes = std::fs::read(image.join("boot")).unwrap();
+    let boot = Bootstrap::parse(&bytes).unwrap();
+    let blobs = BlobDir::new(image.join("blobs"));
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = nyscan_image::cache::ChunkCache::open(tmp.path(), 1 << 30).unwrap();
+    let inode = boot.lookup(b"/sizes/three-chunks").unwrap().unwrap();
+    let first = ChunkReader::new(&boot, &blobs, FetchOptions::default()).with_cache(&cache);
+    let data = first.read_file(&inode).unwrap();
+    assert_eq!(first.stats().cache_hits(), 0);
+    assert!(first.stats().snapshot().0 > 0);
+    let second = ChunkReader::new(&boot, &blobs, FetchOptions::default()).with_cache(&cache);
+    assert_eq!(second.read_file(&inode).unwrap(), data);
+    assert_eq!(second.stats().snapshot().0, 0, "no request on a warm cache");
+    assert_eq!(second.stats().cache_hits(), 3);
+    // Damage every cached entry: they are dropped and fetched again, never served.
+    let mut damaged = 0;
+    for sub in std::fs::read_dir(tmp.path()).unwrap() {
+        for e in std::fs::read_dir(sub.unwrap().path()).unwrap() {
+            let p = e.unwrap().path();
+            let mut b = std::fs::read(&p).unwrap();
+            b[0] ^= 1;
+            std::fs::write(&p, b).unwrap();
+            damaged += 1;
+        }
+    }
+    assert!(damaged >= 3);
+    let third = ChunkReader::new(&boot, &blobs, FetchOptions::default()).with_cache(&cache);
+    assert_eq!(third.read_file(&inode).unwrap(), data);
+    assert_eq!(third.stats().cache_hits(), 0);
+    assert!(third.stats().snapshot().0 > 0);
+}
