@@ -1,5 +1,6 @@
 //! End-to-end tests of the `nyscan` binary.
 
+mod data;
 mod errors;
 mod prompt;
 mod request;
