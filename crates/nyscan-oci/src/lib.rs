@@ -20,6 +20,7 @@ mod bootstrap_layer;
 mod error;
 mod layout;
 pub mod manifest;
+pub mod registry;
 mod source;
 
 pub use bootstrap_layer::{BOOTSTRAP_PATH, MAX_BOOTSTRAP_SIZE, extract_bootstrap};
