@@ -98,7 +98,7 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// A source kind this build cannot open yet.
-    #[error("{0} sources are not supported yet")]
-    NotYetSupported(&'static str),
+    /// A registry request failed.
+    #[error("registry request failed")]
+    Registry(#[source] Box<crate::registry::RegistryError>),
 }

@@ -9,9 +9,9 @@
 //!   manifest and its bootstrap layer.
 //! - [`OciLayout`] reads an image layout directory, checking every blob's digest.
 //! - [`extract_bootstrap`] takes `image/image.boot` out of the gzip tar bootstrap layer.
-//! - [`load_bootstrap`] does all of this for a [`Source`] and returns the bootstrap bytes.
-//!
-//! Registry access arrives with the data plane; registry references already parse.
+//! - [`registry`] is the OCI distribution client (resolve, strict range reads, auth, pushes).
+//! - [`load_bootstrap`] opens any [`Source`]: the bootstrap bytes and a blob source (a local
+//!   directory or the registry repository).
 
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]

@@ -6,6 +6,8 @@ use crate::bootstrap_layer::{MAX_BOOTSTRAP_SIZE, extract_bootstrap};
 use crate::error::{Error, Result};
 use crate::layout::OciLayout;
 use crate::manifest::{ImageManifest, Platform};
+use crate::registry::{ClientOptions, RegistryBlobSource, RegistryClient, load_registry_bootstrap};
+use nyscan_source::{BlobDir, BlobSource};
 
 /// A registry reference: `HOST[:PORT]/REPO[:TAG|@sha256:DIGEST]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,7 +229,7 @@ fn map_file(path: &Path) -> Result<BootstrapBytes> {
     Ok(BootstrapBytes::Mapped(map))
 }
 
-/// A bootstrap loaded from a source, with where it came from.
+/// An image opened from a source: its bootstrap, and where its blobs are read from.
 #[derive(Debug)]
 pub struct LoadedBootstrap {
     /// The bootstrap bytes.
@@ -236,12 +238,17 @@ pub struct LoadedBootstrap {
     pub manifest: Option<ImageManifest>,
     /// The manifest digest, when the source was an image.
     pub manifest_digest: Option<String>,
-    /// Where the bootstrap's blobs can be read locally, when they can.
-    pub blob_dir: Option<PathBuf>,
+    /// The image's blobs: a local directory, or the registry repository.
+    pub blobs: Box<dyn BlobSource>,
 }
 
-/// Loads the bootstrap a source names.
-pub fn load_bootstrap(source: &Source, platform: &Platform) -> Result<LoadedBootstrap> {
+/// Opens the image a source names: loads its bootstrap and sets up its blob source.
+/// `client` applies to registry sources only.
+pub fn load_bootstrap(
+    source: &Source,
+    platform: &Platform,
+    client: &ClientOptions,
+) -> Result<LoadedBootstrap> {
     match source {
         Source::Bootstrap { path, blob_dir } => {
             let len = std::fs::metadata(path)
@@ -261,7 +268,7 @@ pub fn load_bootstrap(source: &Source, platform: &Platform) -> Result<LoadedBoot
                 bytes,
                 manifest: None,
                 manifest_digest: None,
-                blob_dir: Some(blob_dir.clone()),
+                blobs: Box::new(BlobDir::new(blob_dir)),
             })
         }
         Source::OciLayout { dir, reference } => {
@@ -274,10 +281,24 @@ pub fn load_bootstrap(source: &Source, platform: &Platform) -> Result<LoadedBoot
                 bytes,
                 manifest: Some(manifest),
                 manifest_digest: Some(desc.digest),
-                blob_dir: Some(dir.join("blobs/sha256")),
+                blobs: Box::new(BlobDir::new(dir.join("blobs/sha256"))),
             })
         }
-        Source::Registry(_) => Err(Error::NotYetSupported("registry")),
+        Source::Registry(r) => {
+            let registry = |e| Error::Registry(Box::new(e));
+            let client = RegistryClient::for_ref(r, client.clone()).map_err(registry)?;
+            let (resolved, bytes) =
+                load_registry_bootstrap(&client, r, platform).map_err(registry)?;
+            let blobs = RegistryBlobSource::new(client, &r.repository)
+                .map_err(registry)?
+                .with_manifest_sizes(&resolved.manifest);
+            Ok(LoadedBootstrap {
+                bytes: BootstrapBytes::Owned(bytes),
+                manifest: Some(resolved.manifest),
+                manifest_digest: Some(resolved.manifest_digest),
+                blobs: Box::new(blobs),
+            })
+        }
     }
 }
 

@@ -36,7 +36,7 @@ fn loads_the_bootstrap_of_an_oci_layout() {
         format!("oci:{}:latest", dir.display()),
     ] {
         let source = Source::parse(&input, None).unwrap();
-        let loaded = load_bootstrap(&source, &Platform::host()).unwrap();
+        let loaded = load_bootstrap(&source, &Platform::host(), &Default::default()).unwrap();
         assert!(*loaded.bytes == *expected, "{input}: bootstrap differs");
         let manifest = loaded.manifest.unwrap();
         assert_eq!(manifest.nydus_blob_layers().len(), 2);
@@ -44,6 +44,7 @@ fn loads_the_bootstrap_of_an_oci_layout() {
     let err = load_bootstrap(
         &Source::parse(&format!("oci:{}:nope", dir.display()), None).unwrap(),
         &Platform::host(),
+        &Default::default(),
     )
     .unwrap_err();
     assert!(matches!(err, Error::NoSuchImage { .. }), "{err}");
@@ -67,7 +68,7 @@ fn a_tampered_bootstrap_layer_is_refused() {
             dir: dir.clone(),
             reference: None,
         };
-        load_bootstrap(&source, &Platform::host()).unwrap_err()
+        load_bootstrap(&source, &Platform::host(), &Default::default()).unwrap_err()
     };
     let err = load();
     assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");

@@ -82,6 +82,12 @@ pub(crate) struct SourceArgs {
     /// machine's).
     #[arg(long, value_name = "PLATFORM")]
     pub(crate) platform: Option<String>,
+    /// Talk to the registry over plain HTTP (the default for 127.0.0.1 and localhost).
+    #[arg(long)]
+    pub(crate) plain_http: bool,
+    /// Do not verify the registry's TLS certificate (dangerous).
+    #[arg(long)]
+    pub(crate) insecure: bool,
 }
 
 #[derive(Debug, clap::Args)]

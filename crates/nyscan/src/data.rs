@@ -7,22 +7,8 @@ use anyhow::{Context, Result, bail};
 use nyscan_image::cache::ChunkCache;
 use nyscan_image::{ChunkReader, FetchOptions};
 use nyscan_rafs::{Bootstrap, FileKind};
-use nyscan_source::{BlobDir, BlobSource};
 
-use crate::cli::{CatArgs, FetchArgs, SourceArgs, UnpackArgs};
-
-/// The bootstrap bytes and a blob source for a source.
-fn open(args: &SourceArgs) -> Result<(nyscan_oci::BootstrapBytes, Box<dyn BlobSource>)> {
-    let platform = crate::inspect::platform(args)?;
-    let source = nyscan_oci::Source::parse(&args.source, args.blob_dir.as_deref())?;
-    let loaded = nyscan_oci::load_bootstrap(&source, &platform)
-        .with_context(|| format!("cannot load the bootstrap of {}", args.source))?;
-    let blobs: Box<dyn BlobSource> = match &loaded.blob_dir {
-        Some(dir) => Box::new(BlobDir::new(dir)),
-        None => bail!("no blob source for {}", args.source),
-    };
-    Ok((loaded.bytes, blobs))
-}
+use crate::cli::{CatArgs, FetchArgs, UnpackArgs};
 
 fn options(fetch: &FetchArgs) -> FetchOptions {
     FetchOptions {
@@ -61,7 +47,8 @@ fn print_stats(reader: &ChunkReader<'_, '_>, started: std::time::Instant) {
 
 pub(crate) fn cat(args: &CatArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
-    let (bytes, blobs) = open(&args.source)?;
+    let opened = crate::inspect::open(&args.source)?;
+    let (bytes, blobs) = (opened.bytes, opened.blobs);
     let boot = Bootstrap::parse(&bytes)
         .with_context(|| format!("cannot read the bootstrap of {}", args.source.source))?;
     let inode = boot
@@ -94,7 +81,8 @@ pub(crate) fn cat(args: &CatArgs) -> Result<ExitCode> {
 
 pub(crate) fn unpack(args: &UnpackArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
-    let (bytes, blobs) = open(&args.source)?;
+    let opened = crate::inspect::open(&args.source)?;
+    let (bytes, blobs) = (opened.bytes, opened.blobs);
     let boot = Bootstrap::parse(&bytes)
         .with_context(|| format!("cannot read the bootstrap of {}", args.source.source))?;
     let cache = cache(&args.fetch);

@@ -28,9 +28,11 @@ fn hint(err: &anyhow::Error) -> Option<String> {
         }
         if let Some(e) = cause.downcast_ref::<nyscan_oci::Error>() {
             return match e {
-                nyscan_oci::Error::NotYetSupported("registry") => Some(
-                    "copy the image to a layout first: skopeo copy docker://REF oci:DIR:latest, then use oci:DIR"
-                        .to_owned(),
+                nyscan_oci::Error::Registry(e) if e.is_auth() => Some(
+                    "log in with `docker login` (nyscan reads ~/.docker/config.json or $DOCKER_CONFIG)".to_owned(),
+                ),
+                nyscan_oci::Error::Registry(e) if e.to_string().contains("certificate") => Some(
+                    "use --plain-http for an HTTP registry, or --insecure to skip TLS verification".to_owned(),
                 ),
                 nyscan_oci::Error::NotNydus { .. } => Some(
                     "convert it with `nydusify convert`, or scan the original image with an OCI scanner".to_owned(),

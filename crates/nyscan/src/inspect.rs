@@ -9,7 +9,8 @@ use std::rc::Rc;
 use anyhow::{Context, Result};
 use nyscan_inspect::{Command, Inspector};
 use nyscan_oci::manifest::Platform;
-use nyscan_oci::{BootstrapBytes, Source, load_bootstrap};
+use nyscan_oci::registry::ClientOptions;
+use nyscan_oci::{LoadedBootstrap, Source, load_bootstrap};
 use nyscan_rafs::Bootstrap;
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
@@ -29,17 +30,24 @@ pub(crate) fn platform(args: &SourceArgs) -> Result<Platform> {
     })
 }
 
-/// Loads the bootstrap bytes a source names.
-pub(crate) fn load(args: &SourceArgs) -> Result<BootstrapBytes> {
+/// Opens the image a source names: its bootstrap and its blob source.
+pub(crate) fn open(args: &SourceArgs) -> Result<LoadedBootstrap> {
     let platform = platform(args)?;
     let source = Source::parse(&args.source, args.blob_dir.as_deref())?;
-    let loaded = load_bootstrap(&source, &platform)
-        .with_context(|| format!("cannot load the bootstrap of {}", args.source))?;
-    Ok(loaded.bytes)
+    if args.insecure {
+        eprintln!("warning: --insecure: the registry's TLS certificate is NOT verified");
+    }
+    let client = ClientOptions {
+        plain_http: args.plain_http.then_some(true),
+        insecure: args.insecure,
+        ..ClientOptions::default()
+    };
+    load_bootstrap(&source, &platform, &client)
+        .with_context(|| format!("cannot load the bootstrap of {}", args.source))
 }
 
 pub(crate) fn run(args: &InspectArgs) -> Result<ExitCode> {
-    let bytes = load(&args.source)?;
+    let bytes = open(&args.source)?.bytes;
     let boot = Bootstrap::parse(&bytes)
         .with_context(|| format!("cannot read the bootstrap of {}", args.source.source))?;
     let mut inspector = Inspector::new(&boot)?;
