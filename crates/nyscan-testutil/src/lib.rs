@@ -7,6 +7,7 @@
 //!   [`Fault`]s and can demand a bearer token.
 //! - [`TokenServer`]: the token endpoint that hands out that bearer token.
 //! - [`client::request`]: a minimal plain-HTTP client for assertions.
+//! - [`tree`]: trees read from tars or unpacked directories, compared field by field.
 //!
 //! Tests that need the registry skip when it is not installed:
 //!
@@ -32,6 +33,7 @@ mod proxy;
 mod registry;
 mod server;
 mod token;
+pub mod tree;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

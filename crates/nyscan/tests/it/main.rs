@@ -3,6 +3,7 @@
 mod data;
 mod errors;
 mod prompt;
+mod registry;
 mod request;
 
 use std::path::PathBuf;
