@@ -464,6 +464,42 @@ impl<'r, 'd> ChunkReader<'r, 'd> {
         Ok(out.into_inner().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// `len` bytes of a regular file from `offset` (fewer at the end of the file), fetching
+    /// only the chunks that overlap the range.
+    pub fn read_range(&self, inode: &Inode<'_>, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let size = inode.size();
+        let end = offset.saturating_add(len).min(size);
+        if offset >= end {
+            return Ok(Vec::new());
+        }
+        let chunks: Vec<Chunk> = inode
+            .chunks()
+            .filter(|c| {
+                c.as_ref().map_or(true, |c| {
+                    c.file_offset < end && c.file_offset + u64::from(c.uncompressed_size) > offset
+                })
+            })
+            .collect::<std::result::Result<_, _>>()?;
+        let data = self.fetch(&chunks)?;
+        let mut out = vec![0u8; (end - offset) as usize];
+        for c in &chunks {
+            let bytes = &data[&(c.blob_index, c.index)];
+            let chunk_end = c.file_offset + bytes.len() as u64;
+            if chunk_end > size {
+                return Err(Error::Layout {
+                    ino: inode.ino().0,
+                    reason: "a chunk runs past the end of the file",
+                });
+            }
+            let from = c.file_offset.max(offset);
+            let to = chunk_end.min(end);
+            out[(from - offset) as usize..(to - offset) as usize].copy_from_slice(
+                &bytes[(from - c.file_offset) as usize..(to - c.file_offset) as usize],
+            );
+        }
+        Ok(out)
+    }
+
     /// The whole content of a regular file.
     pub fn read_file(&self, inode: &Inode<'_>) -> Result<Vec<u8>> {
         let chunks = inode.chunks().collect::<std::result::Result<Vec<_>, _>>()?;

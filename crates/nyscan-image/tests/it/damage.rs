@@ -131,3 +131,93 @@ fn the_chunk_cache_serves_repeats_and_drops_damaged_entries() {
     assert_eq!(third.stats().cache_hits(), 0);
     assert!(third.stats().snapshot().0 > 0);
 }
+
+#[test]
+fn ranges_read_only_the_chunks_they_overlap() {
+    let Some(dir) = shared_official() else {
+        return skip(
+            "ranges_read_only_the_chunks_they_overlap",
+            "../shared/fixtures/official is absent",
+        );
+    };
+    for image in ["v6-lz4-64k", "v5-lz4"] {
+        let bytes = std::fs::read(dir.join(image).join("boot")).unwrap();
+        let boot = Bootstrap::parse(&bytes).unwrap();
+        let blobs = BlobDir::new(dir.join(image).join("blobs"));
+        let inode = boot.lookup(b"/sizes/three-chunks").unwrap().unwrap();
+        let whole = ChunkReader::new(&boot, &blobs, FetchOptions::default())
+            .read_file(&inode)
+            .unwrap();
+        let chunk = u64::from(boot.superblock().chunk_size);
+        for (offset, len) in [
+            (0, 10),
+            (chunk - 5, 10),
+            (chunk * 2 + 1, 100),
+            (whole.len() as u64 - 3, 100),
+            (whole.len() as u64 + 5, 1),
+        ] {
+            let reader = ChunkReader::new(&boot, &blobs, FetchOptions::default());
+            let got = reader.read_range(&inode, offset, len).unwrap();
+            let start = (offset as usize).min(whole.len());
+            let end = (offset + len).min(whole.len() as u64) as usize;
+            assert_eq!(got, &whole[start..end], "{image} {offset}+{len}");
+            let chunks = reader.stats().snapshot().2;
+            let spans = if offset >= whole.len() as u64 {
+                0
+            } else if (offset % chunk) + len.min(whole.len() as u64 - offset) > chunk {
+                2
+            } else {
+                1
+            };
+            assert_eq!(chunks, spans, "{image} {offset}+{len}: chunks fetched");
+        }
+    }
+}
+
+#[test]
+fn several_processes_can_share_the_cache() {
+    let Some(dir) = shared_official() else {
+        return skip(
+            "several_processes_can_share_the_cache",
+            "../shared/fixtures/official is absent",
+        );
+    };
+    let image = dir.join("v6-zstd");
+    let bytes = std::fs::read(image.join("boot")).unwrap();
+    let boot = Bootstrap::parse(&bytes).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let expected = {
+        let blobs = BlobDir::new(image.join("blobs"));
+        let reader = ChunkReader::new(&boot, &blobs, FetchOptions::default());
+        let inode = boot.lookup(b"/sizes/three-chunks").unwrap().unwrap();
+        reader.read_file(&inode).unwrap()
+    };
+    // Each thread opens its own handle on the same directory, as separate processes would,
+    // and they write the same entries at once; a tiny bound forces eviction races too.
+    std::thread::scope(|s| {
+        for bound in [1u64 << 30, 1 << 30, 3 << 20, 3 << 20] {
+            let (boot, image, tmp, expected) = (&boot, &image, tmp.path(), &expected);
+            s.spawn(move || {
+                let cache = nyscan_image::cache::ChunkCache::open(tmp, bound).unwrap();
+                let blobs = BlobDir::new(image.join("blobs"));
+                for _ in 0..5 {
+                    let reader =
+                        ChunkReader::new(boot, &blobs, FetchOptions::default()).with_cache(&cache);
+                    let inode = boot.lookup(b"/sizes/three-chunks").unwrap().unwrap();
+                    assert!(reader.read_file(&inode).unwrap() == *expected);
+                }
+            });
+        }
+    });
+    // No temporary file is left behind.
+    for sub in std::fs::read_dir(tmp.path()).unwrap() {
+        for e in std::fs::read_dir(sub.unwrap().path()).unwrap() {
+            assert!(
+                !e.unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".tmp-")
+            );
+        }
+    }
+}
