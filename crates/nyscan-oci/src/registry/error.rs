@@ -250,56 +250,42 @@ pub enum RegistryError {
     Image(#[from] crate::Error),
 }
 
+/// The operation inside an error, for `&` and `&mut` alike.
+macro_rules! operation_of {
+    ($err:expr) => {
+        match $err {
+            RegistryError::Transport { op, .. }
+            | RegistryError::Body { op, .. }
+            | RegistryError::Input { op, .. }
+            | RegistryError::NotFound { op, .. }
+            | RegistryError::Unauthorized { op, .. }
+            | RegistryError::Denied { op, .. }
+            | RegistryError::Token { op, .. }
+            | RegistryError::Status { op, .. }
+            | RegistryError::RangeIgnored { op }
+            | RegistryError::BadContentRange { op, .. }
+            | RegistryError::OutOfRange { op, .. }
+            | RegistryError::BodyLength { op, .. }
+            | RegistryError::TooLarge { op, .. }
+            | RegistryError::DigestMismatch { op, .. }
+            | RegistryError::InvalidResponse { op, .. }
+            | RegistryError::Manifest { op, .. } => Some(op),
+            RegistryError::InvalidInput { .. }
+            | RegistryError::ClientSetup(_)
+            | RegistryError::Credentials { .. }
+            | RegistryError::Image(_) => None,
+        }
+    };
+}
+
 impl RegistryError {
     /// The operation the error is about, when it is about one.
     pub fn operation(&self) -> Option<&Operation> {
-        match self {
-            RegistryError::Transport { op, .. }
-            | RegistryError::Body { op, .. }
-            | RegistryError::Input { op, .. }
-            | RegistryError::NotFound { op, .. }
-            | RegistryError::Unauthorized { op, .. }
-            | RegistryError::Denied { op, .. }
-            | RegistryError::Token { op, .. }
-            | RegistryError::Status { op, .. }
-            | RegistryError::RangeIgnored { op }
-            | RegistryError::BadContentRange { op, .. }
-            | RegistryError::OutOfRange { op, .. }
-            | RegistryError::BodyLength { op, .. }
-            | RegistryError::TooLarge { op, .. }
-            | RegistryError::DigestMismatch { op, .. }
-            | RegistryError::InvalidResponse { op, .. }
-            | RegistryError::Manifest { op, .. } => Some(op),
-            RegistryError::InvalidInput { .. }
-            | RegistryError::ClientSetup(_)
-            | RegistryError::Credentials { .. }
-            | RegistryError::Image(_) => None,
-        }
+        operation_of!(self)
     }
 
     pub(crate) fn operation_mut(&mut self) -> Option<&mut Operation> {
-        match self {
-            RegistryError::Transport { op, .. }
-            | RegistryError::Body { op, .. }
-            | RegistryError::Input { op, .. }
-            | RegistryError::NotFound { op, .. }
-            | RegistryError::Unauthorized { op, .. }
-            | RegistryError::Denied { op, .. }
-            | RegistryError::Token { op, .. }
-            | RegistryError::Status { op, .. }
-            | RegistryError::RangeIgnored { op }
-            | RegistryError::BadContentRange { op, .. }
-            | RegistryError::OutOfRange { op, .. }
-            | RegistryError::BodyLength { op, .. }
-            | RegistryError::TooLarge { op, .. }
-            | RegistryError::DigestMismatch { op, .. }
-            | RegistryError::InvalidResponse { op, .. }
-            | RegistryError::Manifest { op, .. } => Some(op),
-            RegistryError::InvalidInput { .. }
-            | RegistryError::ClientSetup(_)
-            | RegistryError::Credentials { .. }
-            | RegistryError::Image(_) => None,
-        }
+        operation_of!(self)
     }
 
     /// True for HTTP 404 (no such repository, manifest or blob).
