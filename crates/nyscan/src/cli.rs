@@ -21,6 +21,12 @@ pub(crate) enum Command {
     Cat(CatArgs),
     /// Write a whole image out as a directory tree (or a PAX tar with --tar).
     Unpack(UnpackArgs),
+    /// Mount an image read-only with FUSE, fetching file data only when it is read. Runs
+    /// until SIGINT/SIGTERM (or `nyscan umount`), or detaches with --daemon.
+    Mount(MountArgs),
+    /// Unmount a `nyscan mount`, also one whose process was killed ("Transport endpoint is
+    /// not connected").
+    Umount(UmountArgs),
 }
 
 /// How image data is fetched, shared by every command that reads file contents.
@@ -99,4 +105,49 @@ pub(crate) struct InspectArgs {
     /// ls, cd DIR, stat NAME, blobs, prefetch, chunk OFFSET, icheck INODE.
     #[arg(short = 'R', long = "request", value_name = "COMMAND")]
     pub(crate) requests: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct MountArgs {
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+    /// Directory to mount the image on.
+    #[arg(value_name = "MOUNTPOINT")]
+    pub(crate) mountpoint: PathBuf,
+    #[command(flatten)]
+    pub(crate) fetch: FetchArgs,
+    /// Detach once mounted: the command returns when the mount is visible and a background
+    /// process serves it.
+    #[arg(long)]
+    pub(crate) daemon: bool,
+    /// Write the serving process's pid here, removed when it ends (with --daemon the default
+    /// is under $XDG_RUNTIME_DIR/nyscan or /tmp/nyscan-UID, named after the mount point).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) pid_file: Option<PathBuf>,
+    /// Where --daemon's messages go (default: the pid file with `.log`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) log_file: Option<PathBuf>,
+    /// Threads serving FUSE requests.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub(crate) threads: usize,
+    /// Fetch the image's prefetch table in the background once mounted.
+    #[arg(long)]
+    pub(crate) prefetch: bool,
+    /// Bytes fetched ahead of a sequential reader, in MiB (0: none).
+    #[arg(long, default_value_t = 4, value_name = "MIB")]
+    pub(crate) readahead: u64,
+    /// Let other users see the mount (FUSE `allow_other`).
+    #[arg(long)]
+    pub(crate) allow_other: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct UmountArgs {
+    /// The mount point.
+    #[arg(value_name = "MOUNTPOINT")]
+    pub(crate) mountpoint: PathBuf,
+    /// The pid file of a `nyscan mount --daemon` to wait for and clean up (default: the one
+    /// `nyscan mount` would choose for this mount point).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) pid_file: Option<PathBuf>,
 }

@@ -10,7 +10,7 @@ use nyscan_rafs::{Bootstrap, FileKind};
 
 use crate::cli::{CatArgs, FetchArgs, UnpackArgs};
 
-fn options(fetch: &FetchArgs) -> FetchOptions {
+pub(crate) fn options(fetch: &FetchArgs) -> FetchOptions {
     FetchOptions {
         parallel: fetch.parallel.max(1),
         ..FetchOptions::default()
@@ -19,7 +19,7 @@ fn options(fetch: &FetchArgs) -> FetchOptions {
 
 /// The chunk cache the flags ask for, if any. A cache that cannot be opened is a warning,
 /// not a failure: reads work without it.
-fn cache(fetch: &FetchArgs) -> Option<ChunkCache> {
+pub(crate) fn cache(fetch: &FetchArgs) -> Option<ChunkCache> {
     if fetch.no_cache {
         return None;
     }
@@ -36,7 +36,7 @@ fn cache(fetch: &FetchArgs) -> Option<ChunkCache> {
     }
 }
 
-fn print_stats(reader: &ChunkReader<'_, '_>, started: std::time::Instant) {
+pub(crate) fn print_stats(reader: &ChunkReader<'_, '_>, started: std::time::Instant) {
     let (requests, bytes, chunks, meta) = reader.stats().snapshot();
     eprintln!(
         "fetched: {requests} requests, {bytes} bytes, {chunks} chunks verified, {} cache hits, {meta} compression-info tables, in {:.3} s",

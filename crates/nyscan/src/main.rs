@@ -7,6 +7,7 @@ mod cli;
 mod data;
 mod errors;
 mod inspect;
+mod mount;
 
 use std::process::ExitCode;
 
@@ -18,6 +19,8 @@ fn main() -> ExitCode {
         cli::Command::Inspect(a) => inspect::run(&a),
         cli::Command::Cat(a) => data::cat(&a),
         cli::Command::Unpack(a) => data::unpack(&a),
+        cli::Command::Mount(a) => mount::mount(&a),
+        cli::Command::Umount(a) => mount::umount(&a),
     };
     match result {
         Ok(code) => code,

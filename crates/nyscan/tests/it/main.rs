@@ -2,6 +2,7 @@
 
 mod data;
 mod errors;
+mod mount;
 mod prompt;
 mod registry;
 mod request;
