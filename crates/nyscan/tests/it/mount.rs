@@ -204,30 +204,32 @@ fn every_official_image_mounts_exactly() {
 }
 
 #[test]
-fn an_image_mounts_from_the_registry() {
-    let Some(official) = setup("an_image_mounts_from_the_registry") else {
+fn every_official_image_mounts_exactly_from_the_registry() {
+    const TEST: &str = "every_official_image_mounts_exactly_from_the_registry";
+    let Some(official) = setup(TEST) else {
         return;
     };
     let registry = match TestRegistry::start() {
         Ok(r) => r,
-        Err(reason) => return skip("an_image_mounts_from_the_registry", &reason),
+        Err(reason) => return skip(TEST, &reason),
     };
-    let name = "v6-zstd";
-    registry
-        .push_layout(
-            &official.join(name).join("oci"),
-            &format!("nydus/{name}:latest"),
-        )
-        .unwrap();
-    let mnt = MountPoint::new();
-    mnt.mount_daemon(&[format!("{}/nydus/{name}:latest", registry.host())], &[]);
-    compare(
-        name,
-        &source_tree(&official, name),
-        &dir_tree(&mnt.point),
-        &|_| false,
-    );
-    mnt.umount();
+    for name in official_names(&official) {
+        registry
+            .push_layout(
+                &official.join(&name).join("oci"),
+                &format!("nydus/{name}:latest"),
+            )
+            .unwrap();
+        let mnt = MountPoint::new();
+        mnt.mount_daemon(&[format!("{}/nydus/{name}:latest", registry.host())], &[]);
+        compare(
+            &name,
+            &source_tree(&official, &name),
+            &dir_tree(&mnt.point),
+            &|_| false,
+        );
+        mnt.umount();
+    }
 }
 
 /// Every regular file below `root`, relative, sorted.
