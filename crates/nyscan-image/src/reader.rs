@@ -500,6 +500,47 @@ impl<'r, 'd> ChunkReader<'r, 'd> {
         Ok(out)
     }
 
+    /// Writes a regular file's content to `out` in order, fetching at most
+    /// [`crate::unpack::WINDOW_BYTES`] of chunks at a time; holes are written as zeros.
+    /// Returns the bytes written (the file's size).
+    pub fn stream_file(&self, inode: &Inode<'_>, out: &mut dyn std::io::Write) -> Result<u64> {
+        let chunks = crate::unpack::file_chunks(inode)?;
+        let size = inode.size();
+        let mut pos = 0u64;
+        let write = |out: &mut dyn std::io::Write, bytes: &[u8]| {
+            out.write_all(bytes).map_err(|source| Error::Write {
+                path: "output".into(),
+                source,
+            })
+        };
+        let zeros = |out: &mut dyn std::io::Write, mut n: u64| -> Result<()> {
+            let block = [0u8; 64 * 1024];
+            while n > 0 {
+                let k = n.min(block.len() as u64) as usize;
+                write(out, &block[..k])?;
+                n -= k as u64;
+            }
+            Ok(())
+        };
+        for batch in crate::unpack::sub_batches(&chunks) {
+            let data = self.fetch(batch)?;
+            for c in batch {
+                if c.file_offset < pos {
+                    return Err(Error::Layout {
+                        ino: inode.ino().0,
+                        reason: "chunks overlap",
+                    });
+                }
+                zeros(out, c.file_offset - pos)?;
+                let bytes = &data[&(c.blob_index, c.index)];
+                write(out, bytes)?;
+                pos = c.file_offset + bytes.len() as u64;
+            }
+        }
+        zeros(out, size - pos)?;
+        Ok(size)
+    }
+
     /// The whole content of a regular file.
     pub fn read_file(&self, inode: &Inode<'_>) -> Result<Vec<u8>> {
         let chunks = inode.chunks().collect::<std::result::Result<Vec<_>, _>>()?;

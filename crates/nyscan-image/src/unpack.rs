@@ -64,7 +64,7 @@ fn entries<'b>(reader: &ChunkReader<'b, '_>) -> Result<Vec<Entry<'b>>> {
 }
 
 /// Chunks of a file, in file order.
-fn file_chunks(inode: &Inode<'_>) -> Result<Vec<Chunk>> {
+pub(crate) fn file_chunks(inode: &Inode<'_>) -> Result<Vec<Chunk>> {
     let mut chunks = inode.chunks().collect::<std::result::Result<Vec<_>, _>>()?;
     chunks.sort_by_key(|c| c.file_offset);
     let size = inode.size();
@@ -83,7 +83,7 @@ fn file_chunks(inode: &Inode<'_>) -> Result<Vec<Chunk>> {
 }
 
 /// Splits chunks into groups of at most `WINDOW_BYTES` uncompressed (at least one each).
-fn sub_batches(chunks: &[Chunk]) -> Vec<&[Chunk]> {
+pub(crate) fn sub_batches(chunks: &[Chunk]) -> Vec<&[Chunk]> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut bytes = 0u64;

@@ -66,12 +66,11 @@ pub(crate) fn cat(args: &CatArgs) -> Result<ExitCode> {
     if let Some(c) = &cache {
         reader = reader.with_cache(c);
     }
-    let data = reader
-        .read_file(&inode)
-        .with_context(|| format!("cannot read {} from {}", args.path, args.source.source))?;
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    out.write_all(&data)?;
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    reader
+        .stream_file(&inode, &mut out)
+        .with_context(|| format!("cannot read {} from {}", args.path, args.source.source))?;
     out.flush()?;
     if args.fetch.stats {
         print_stats(&reader, started);

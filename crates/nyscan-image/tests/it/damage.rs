@@ -221,3 +221,36 @@ fn several_processes_can_share_the_cache() {
         }
     }
 }
+
+#[test]
+fn streaming_equals_reading_whole_files_holes_included() {
+    let Some(dir) = shared_official() else {
+        return skip(
+            "streaming_equals_reading_whole_files_holes_included",
+            "../shared/fixtures/official is absent",
+        );
+    };
+    for image in ["v5-lz4", "v6-zstd", "v6-batch"] {
+        let bytes = std::fs::read(dir.join(image).join("boot")).unwrap();
+        let boot = Bootstrap::parse(&bytes).unwrap();
+        let blobs = BlobDir::new(dir.join(image).join("blobs"));
+        let reader = ChunkReader::new(&boot, &blobs, FetchOptions::default());
+        for path in [
+            &b"/sparse"[..],
+            b"/sizes/three-chunks",
+            b"/empty",
+            b"/byte",
+            b"/sizes/zeros",
+        ] {
+            let inode = boot.lookup(path).unwrap().unwrap();
+            let mut streamed = Vec::new();
+            let n = reader.stream_file(&inode, &mut streamed).unwrap();
+            assert_eq!(n, inode.size());
+            assert!(
+                streamed == reader.read_file(&inode).unwrap(),
+                "{image} {}",
+                String::from_utf8_lossy(path)
+            );
+        }
+    }
+}
