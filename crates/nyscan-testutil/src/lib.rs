@@ -79,6 +79,22 @@ pub fn fixtures() -> PathBuf {
     repo_root().join("fixtures")
 }
 
+/// The Nydus images in `dir` (sub-directories holding a `boot` bootstrap), sorted by name:
+/// `fixtures/official` of the repository or of `../shared`.
+pub fn image_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().join("boot").is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 /// `../shared` beside the repository root if present (shared fixtures and tools), else
 /// `None`.
 pub fn shared_dir() -> Option<PathBuf> {

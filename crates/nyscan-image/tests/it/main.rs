@@ -11,17 +11,7 @@ pub(crate) fn shared_official() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-/// The images there (directories with a `boot`).
-pub(crate) fn images(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("boot").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
+pub(crate) use nyscan_testutil::image_names as images;
 
 /// Prints why a test did not run.
 pub(crate) fn skip(test: &str, reason: &str) {

@@ -16,14 +16,7 @@ pub(crate) fn fixtures() -> PathBuf {
 
 /// Every official image in `fixtures/official/`, by name.
 pub(crate) fn official_images() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(fixtures().join("official"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("boot").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+    nyscan_testutil::image_names(&fixtures().join("official"))
 }
 
 /// The path of an official image's bootstrap.

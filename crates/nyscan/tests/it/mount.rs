@@ -31,17 +31,6 @@ fn setup(test: &str) -> Option<PathBuf> {
     None
 }
 
-fn official_names(official: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(official)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("boot").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// `BOOT --blob-dir BLOBS` of an official image.
 fn local_source(official: &Path, name: &str) -> Vec<String> {
     let dir = official.join(name);
@@ -176,7 +165,7 @@ fn every_official_image_mounts_exactly() {
     let Some(official) = setup("every_official_image_mounts_exactly") else {
         return;
     };
-    let names = official_names(&official);
+    let names = nyscan_testutil::image_names(&official);
     assert!(names.len() >= 10, "{names:?}");
     for name in &names {
         let mnt = MountPoint::new();
@@ -213,7 +202,7 @@ fn every_official_image_mounts_exactly_from_the_registry() {
         Ok(r) => r,
         Err(reason) => return skip(TEST, &reason),
     };
-    for name in official_names(&official) {
+    for name in nyscan_testutil::image_names(&official) {
         registry
             .push_layout(
                 &official.join(&name).join("oci"),
