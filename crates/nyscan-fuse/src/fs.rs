@@ -5,7 +5,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fuser::{
@@ -32,6 +32,8 @@ pub struct FsOptions {
     pub memory_bytes: u64,
     /// Bytes fetched ahead of a sequential reader, in the background (0: no read-ahead).
     pub readahead_bytes: u64,
+    /// Compressed bytes of neighbouring chunks fetched with a missed chunk (0: none).
+    pub amplify_bytes: u64,
 }
 
 impl Default for FsOptions {
@@ -39,6 +41,7 @@ impl Default for FsOptions {
         FsOptions {
             memory_bytes: 64 << 20,
             readahead_bytes: 4 << 20,
+            amplify_bytes: 1 << 20,
         }
     }
 }
@@ -96,6 +99,14 @@ struct Shared {
     reader: &'static ChunkReader<'static, 'static>,
     memory: MemoryCache,
     reported: Mutex<HashSet<String>>,
+    /// Chunks being fetched right now, so that a second reader waits instead of fetching
+    /// them again.
+    inflight: Mutex<HashSet<ChunkKey>>,
+    fetched: Condvar,
+    /// Compressed bytes fetched around a missed chunk (0: none).
+    amplify_bytes: u64,
+    /// Every chunk of each blob, sorted by stored offset, built on first use.
+    neighbours: OnceLock<HashMap<u32, Vec<Chunk>>>,
 }
 
 impl Shared {
@@ -114,26 +125,116 @@ impl Shared {
         }
     }
 
-    /// The chunks `chunks`, from memory or fetched (and then kept in memory).
+    /// The chunks `chunks`, from memory or fetched (and then kept in memory). A chunk another
+    /// thread is fetching is waited for, not fetched twice; a fetch also brings the chunks
+    /// stored right after the missed ones (up to `amplify_bytes`), since small reads cost
+    /// about as much as 1 MiB ones and neighbours are usually read next.
     fn chunks(&self, chunks: &[Chunk]) -> nyscan_image::Result<HashMap<ChunkKey, Arc<[u8]>>> {
         let mut have = HashMap::new();
-        let mut missing = Vec::new();
-        for c in chunks {
-            let key = (c.blob_index, c.index);
-            match self.memory.get(key) {
-                Some(d) => {
-                    have.insert(key, d);
+        let mut pending: Vec<Chunk> = chunks.to_vec();
+        // Bounded: each round either fetches the remaining chunks itself or waits for
+        // another thread's fetch to end; a failed fetch of another thread is retried here.
+        for _ in 0..8 {
+            let mut mine = Vec::new();
+            let mut theirs = Vec::new();
+            let mut wanted = 0;
+            {
+                let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+                for c in pending.drain(..) {
+                    let key = (c.blob_index, c.index);
+                    if let Some(d) = self.memory.get(key) {
+                        have.insert(key, d);
+                    } else if inflight.contains(&key) {
+                        theirs.push(c);
+                    } else {
+                        inflight.insert(key);
+                        mine.push(c);
+                    }
                 }
-                None => missing.push(*c),
+                if !mine.is_empty() {
+                    let extra = self.amplify(&mine, &inflight);
+                    for c in &extra {
+                        inflight.insert((c.blob_index, c.index));
+                    }
+                    wanted = mine.len();
+                    mine.extend(extra);
+                }
             }
-        }
-        if !missing.is_empty() {
-            for (key, data) in self.reader.fetch(&missing)? {
-                self.memory.put(key, data.clone());
-                have.insert(key, data);
+            if !mine.is_empty() {
+                let mut result = self.reader.fetch(&mine);
+                if result.is_err() && mine.len() > wanted {
+                    // A bad neighbour must not fail this read: fetch only what was asked.
+                    result = self.reader.fetch(&mine[..wanted]);
+                }
+                {
+                    let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Ok(data) = &result {
+                        for (key, bytes) in data {
+                            self.memory.put(*key, bytes.clone());
+                        }
+                    }
+                    for c in &mine {
+                        inflight.remove(&(c.blob_index, c.index));
+                    }
+                }
+                self.fetched.notify_all();
+                let data = result?;
+                for c in chunks {
+                    let key = (c.blob_index, c.index);
+                    if let Some(d) = data.get(&key) {
+                        have.insert(key, d.clone());
+                    }
+                }
             }
+            if theirs.is_empty() {
+                return Ok(have);
+            }
+            let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+            while theirs
+                .iter()
+                .any(|c| inflight.contains(&(c.blob_index, c.index)))
+            {
+                inflight = self
+                    .fetched
+                    .wait(inflight)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+            pending = theirs;
         }
+        // Still missing after several rounds (other fetches keep failing): fetch directly.
+        let data = self.reader.fetch(&pending)?;
+        have.extend(data);
         Ok(have)
+    }
+
+    /// Chunks stored right after `missed` in the same blob, within `amplify_bytes` of each
+    /// missed chunk's start, that nobody holds or fetches.
+    fn amplify(&self, missed: &[Chunk], inflight: &HashSet<ChunkKey>) -> Vec<Chunk> {
+        if self.amplify_bytes == 0 {
+            return Vec::new();
+        }
+        let by_blob = self
+            .neighbours
+            .get_or_init(|| blob_chunks(self.reader.bootstrap()));
+        let mut taken: HashSet<ChunkKey> = missed.iter().map(|c| (c.blob_index, c.index)).collect();
+        let mut extra = Vec::new();
+        for c in missed.iter().filter(|c| c.compressed_size > 0) {
+            let Some(list) = by_blob.get(&c.blob_index) else {
+                continue;
+            };
+            let start = list.partition_point(|n| n.compressed_offset <= c.compressed_offset);
+            let limit = c.compressed_offset.saturating_add(self.amplify_bytes);
+            for n in &list[start..] {
+                if n.compressed_offset + u64::from(n.compressed_size) > limit {
+                    break;
+                }
+                let key = (n.blob_index, n.index);
+                if !inflight.contains(&key) && !self.memory.contains(key) && taken.insert(key) {
+                    extra.push(*n);
+                }
+            }
+        }
+        extra
     }
 
     /// Fetches chunks nobody asked for yet (read-ahead, prefetch); errors are left for the
@@ -191,6 +292,10 @@ impl ImageFs {
                 inner: Mutex::default(),
             },
             reported: Mutex::default(),
+            inflight: Mutex::default(),
+            fetched: Condvar::new(),
+            amplify_bytes: options.amplify_bytes,
+            neighbours: OnceLock::new(),
         });
         let default_time = boot
             .superblock()
@@ -415,6 +520,31 @@ fn overlapping(inode: &Inode<'_>, offset: u64, end: u64) -> nyscan_rafs::Result<
             })
         })
         .collect()
+}
+
+/// Every chunk of the image by blob, sorted by stored offset, once each (batch members, which
+/// have no stored size of their own, left out). v6 lists them in its chunk table; v5 only in
+/// its files.
+fn blob_chunks(boot: &Bootstrap<'_>) -> HashMap<u32, Vec<Chunk>> {
+    let mut all: Vec<Chunk> = boot.chunk_table().collect();
+    if all.is_empty() {
+        for entry in boot.walk().filter_map(|e| e.ok()) {
+            if entry.inode.kind() == FileKind::Regular {
+                all.extend(entry.inode.chunks().filter_map(|c| c.ok()));
+            }
+        }
+    }
+    let mut by_blob: HashMap<u32, Vec<Chunk>> = HashMap::new();
+    let mut seen = HashSet::new();
+    for c in all {
+        if c.compressed_size > 0 && !c.is_batch() && seen.insert((c.blob_index, c.index)) {
+            by_blob.entry(c.blob_index).or_default().push(c);
+        }
+    }
+    for list in by_blob.values_mut() {
+        list.sort_by_key(|c| c.compressed_offset);
+    }
+    by_blob
 }
 
 fn readahead_worker(shared: &Shared, rx: Receiver<Vec<Chunk>>) {
@@ -889,5 +1019,47 @@ mod tests {
             fs.shared.reader.stats().snapshot().2 > 0,
             "chunks were fetched"
         );
+    }
+
+    #[test]
+    fn a_missed_chunk_brings_its_stored_neighbours_and_nothing_is_fetched_twice() {
+        for name in ["v6-zstd", "v5-lz4"] {
+            let Some(fs) = image(name) else {
+                return;
+            };
+            let requests = || fs.shared.reader.stats().snapshot().0;
+            let first = fs.boot.lookup(b"/wide/entry-0000").unwrap().unwrap();
+            assert_eq!(fs.read_bytes(&first, 0, 100).unwrap(), b"0\n");
+            let after_first = requests();
+            assert_eq!(after_first, 1, "{name}");
+            // The next small files are stored right after it: already in memory.
+            for i in 1..50 {
+                let path = format!("/wide/entry-{i:04}");
+                let inode = fs.boot.lookup(path.as_bytes()).unwrap().unwrap();
+                assert_eq!(
+                    fs.read_bytes(&inode, 0, 100).unwrap(),
+                    format!("{i}\n").as_bytes()
+                );
+            }
+            assert_eq!(
+                requests(),
+                after_first,
+                "{name}: neighbours were fetched again"
+            );
+            // Many threads reading the same big chunk at once fetch it once.
+            let big = fs.boot.lookup(b"/sizes/text").unwrap().unwrap();
+            let before = requests();
+            std::thread::scope(|s| {
+                for t in 0..8u64 {
+                    let (fs, big) = (&fs, &big);
+                    s.spawn(move || fs.read_bytes(big, t * 4096, 4096).unwrap());
+                }
+            });
+            let sent = requests() - before;
+            assert_eq!(
+                sent, 1,
+                "{name}: {sent} requests for one chunk read by 8 threads"
+            );
+        }
     }
 }

@@ -136,6 +136,10 @@ pub(crate) struct MountArgs {
     /// Bytes fetched ahead of a sequential reader, in MiB (0: none).
     #[arg(long, default_value_t = 4, value_name = "MIB")]
     pub(crate) readahead: u64,
+    /// KiB of neighbouring stored chunks fetched along with a missed chunk (0: only what is
+    /// read).
+    #[arg(long, default_value_t = 1024, value_name = "KIB")]
+    pub(crate) amplify: u64,
     /// Let other users see the mount (FUSE `allow_other`).
     #[arg(long)]
     pub(crate) allow_other: bool,

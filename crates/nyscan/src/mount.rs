@@ -105,6 +105,7 @@ pub(crate) fn mount(args: &MountArgs) -> Result<ExitCode> {
         reader,
         FsOptions {
             readahead_bytes: args.readahead << 20,
+            amplify_bytes: args.amplify << 10,
             ..FsOptions::default()
         },
     );
