@@ -626,6 +626,16 @@ impl<'a> V6Inode<'a> {
                         u64::from(format),
                     ));
                 }
+                // A directory's blocks live in the bootstrap: it cannot be larger (this also
+                // bounds every block number computed from its size).
+                if inode.kind == FileKind::Directory && inode.size > data.len() {
+                    return Err(invalid(
+                        WHAT,
+                        offset,
+                        "directory larger than the bootstrap",
+                        inode.size,
+                    ));
+                }
                 if inode.kind == FileKind::Symlink && inode.size > MAX_SYMLINK {
                     return Err(invalid(
                         WHAT,
@@ -691,7 +701,14 @@ impl<'a> V6Inode<'a> {
         let offset = if inline {
             self.offset + self.inode_size + self.xattr_size
         } else {
-            (u64::from(self.i_u) + k) * BLOCK_SIZE
+            (u64::from(self.i_u) + k)
+                .checked_mul(BLOCK_SIZE)
+                .ok_or(invalid(
+                    "v6 data block",
+                    self.offset,
+                    "block address overflows",
+                    k,
+                ))?
         };
         self.data.slice(
             offset,

@@ -4,24 +4,14 @@ use nyscan_image::{ChunkReader, FetchOptions};
 use nyscan_rafs::Bootstrap;
 use nyscan_source::BlobDir;
 
-use nyscan_testutil::tree::{compare, dir_tree, source_tree, tar_tree};
+use nyscan_testutil::tree::{compare, dir_tree, mtime_comparable, source_tree, tar_tree};
 
 use crate::{images, shared_official, skip};
 
-/// Paths whose mtime the image keeps (not the root, not compact v6 inodes, not the paths the
-/// merged images' layer 2 rewrote after the source tar was made).
+/// Paths whose mtime the image keeps and the source tar has right.
 fn mtime_kept<'a>(boot: &'a Bootstrap<'a>, image: &'a str) -> impl Fn(&[u8]) -> bool + 'a {
     move |path: &[u8]| {
-        const LAYER2: [&[u8]; 6] = [
-            b"/hello.txt",
-            b"/new",
-            b"/new/added.txt",
-            b"/links",
-            b"/wide",
-            b"/wide/after-opaque",
-        ];
-        path != b"/"
-            && !(image.ends_with("merged") && LAYER2.contains(&path))
+        mtime_comparable(image, path)
             && boot.lookup(path).unwrap().and_then(|i| i.mtime()).is_some()
     }
 }

@@ -307,6 +307,27 @@ pub(super) fn content_length(resp: &Response) -> Option<u64> {
     header_str(resp, CONTENT_LENGTH).and_then(|v| v.trim().parse().ok())
 }
 
+/// Reads at most `max + 1` bytes of a body (one more than allowed, so that the caller can
+/// tell a body that is too long); a broken connection is a retryable failure.
+fn read_at_most(
+    op: &Operation,
+    resp: &mut Response,
+    max: u64,
+    capacity: u64,
+) -> Result<Vec<u8>, Failure> {
+    let mut buf = Vec::with_capacity(capacity as usize);
+    resp.take(max.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|source| Failure::Retry {
+            err: RegistryError::Body {
+                op: op.clone().into(),
+                source,
+            },
+            after: None,
+        })?;
+    Ok(buf)
+}
+
 /// Reads a body of at most `limit` bytes.
 pub(super) fn read_body(
     op: &Operation,
@@ -320,17 +341,7 @@ pub(super) fn read_body(
         }));
     }
     let hint = content_length(&resp).unwrap_or(0).min(limit).min(64 << 20);
-    let mut buf = Vec::with_capacity(hint as usize);
-    (&mut resp)
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut buf)
-        .map_err(|source| Failure::Retry {
-            err: RegistryError::Body {
-                op: op.clone().into(),
-                source,
-            },
-            after: None,
-        })?;
+    let buf = read_at_most(op, &mut resp, limit, hint)?;
     if buf.len() as u64 > limit {
         return Err(Failure::Fatal(RegistryError::TooLarge {
             op: op.clone().into(),
@@ -934,17 +945,7 @@ impl RegistryClient {
                     });
                 }
             }
-            let mut buf = Vec::with_capacity(len as usize);
-            (&mut resp)
-                .take(len + 1)
-                .read_to_end(&mut buf)
-                .map_err(|source| Failure::Retry {
-                    err: RegistryError::Body {
-                        op: op.clone().into(),
-                        source,
-                    },
-                    after: None,
-                })?;
+            let buf = read_at_most(&op, &mut resp, len, len)?;
             if buf.len() as u64 != len {
                 return Err(Failure::Retry {
                     err: RegistryError::BodyLength {

@@ -100,6 +100,38 @@ fn cyclic_directories_are_refused() {
 }
 
 #[test]
+fn oversized_directories_and_files_are_refused() {
+    // dir-rafs writes extended v6 inodes: i_size is a u64 at offset 8.
+    let bytes = boot_bytes("v6-zstd");
+    let boot = Bootstrap::parse(&bytes).unwrap();
+    for (path, size) in [
+        (&b"/"[..], u64::MAX - 5),
+        (b"/deep", 1 << 52),
+        (b"/hello.txt", u64::MAX),
+        (b"/hello.txt", 1 << 60),
+        (b"/links/relative", 1 << 40),
+    ] {
+        let at = boot.lookup(path).unwrap().unwrap().offset() as usize + 8;
+        let mut damaged = bytes.clone();
+        damaged[at..at + 8].copy_from_slice(&size.to_le_bytes());
+        let err = read_everything(&damaged).unwrap_err();
+        assert!(err.is_corrupt(), "{}: {err}", String::from_utf8_lossy(path));
+        // Directories are refused for their size, before any block number is computed.
+        if path == b"/" || path == b"/deep" {
+            assert!(
+                err.to_string()
+                    .contains("directory larger than the bootstrap"),
+                "{err}"
+            );
+        }
+        // Lookups through the damaged directory are refused too, never a panic.
+        if let Ok(damaged_boot) = Bootstrap::parse(&damaged) {
+            let _ = damaged_boot.lookup(b"/deep/level0/zzz");
+        }
+    }
+}
+
+#[test]
 fn refusals_are_named() {
     // Nydus v3: EROFS magic without the RAFS compat bit.
     let mut v6 = boot_bytes("v6-zstd");

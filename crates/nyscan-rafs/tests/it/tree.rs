@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use nyscan_rafs::{Bootstrap, FileKind};
-use nyscan_testutil::tree::{Node, Tree, compare, source_tree};
+use nyscan_testutil::tree::{Node, Tree, compare, mtime_comparable, source_tree};
 
 use crate::{boot_bytes, fixtures, official_images};
 
@@ -80,21 +80,10 @@ fn metadata_of(mut tree: Tree) -> Tree {
     tree
 }
 
-/// Paths whose mtime the image keeps: not the root (the builder sets it), not v6 compact
-/// inodes (no mtime), not the paths layer 2 of the merged images rewrote after
-/// `merged.tar.gz` was made.
+/// Paths whose mtime the image keeps and the source tar has right.
 fn mtime_kept<'a>(boot: &'a Bootstrap<'a>, image: &'a str) -> impl Fn(&[u8]) -> bool + 'a {
-    const LAYER2: [&[u8]; 6] = [
-        b"/hello.txt",
-        b"/new",
-        b"/new/added.txt",
-        b"/links",
-        b"/wide",
-        b"/wide/after-opaque",
-    ];
     move |path: &[u8]| {
-        path != b"/"
-            && !(image.ends_with("merged") && LAYER2.contains(&path))
+        mtime_comparable(image, path)
             && boot.lookup(path).unwrap().and_then(|i| i.mtime()).is_some()
     }
 }
