@@ -254,3 +254,52 @@ fn streaming_equals_reading_whole_files_holes_included() {
         }
     }
 }
+
+#[test]
+fn a_damaged_compression_info_table_is_an_error() {
+    let Some(dir) = shared_official() else {
+        return skip(
+            "a_damaged_compression_info_table_is_an_error",
+            "../shared/fixtures/official is absent",
+        );
+    };
+    let image = dir.join("v6-batch");
+    let bytes = std::fs::read(image.join("boot")).unwrap();
+    let boot = Bootstrap::parse(&bytes).unwrap();
+    let blob = &boot.blobs()[0];
+    let meta = blob.meta.unwrap();
+    let original = std::fs::read(image.join("blobs").join(&blob.id)).unwrap();
+    // /hello.txt is a batch member: it is found only through the blob's CI table.
+    let inode = boot.lookup(b"/hello.txt").unwrap().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let read = |b: &[u8]| {
+        std::fs::write(tmp.path().join(&blob.id), b).unwrap();
+        let blobs = BlobDir::new(tmp.path());
+        ChunkReader::new(&boot, &blobs, FetchOptions::default()).read_file(&inode)
+    };
+    assert_eq!(read(&original).unwrap(), b"hello, nydus\n");
+    let header = (meta.ci_offset + meta.ci_compressed_size) as usize;
+    // A damaged header is refused: it must agree with the bootstrap.
+    for (at, what) in [
+        (header, "header magic"),
+        (header + 12, "entry count"),
+        (header + 4092, "trailing magic"),
+    ] {
+        let mut damaged = original.clone();
+        damaged[at] ^= 0x40;
+        assert!(read(&damaged).is_err(), "{what}: read without error");
+    }
+    // Damage inside the compressed table may still decompress (zstd has no checksum here)
+    // into wrong locations: the chunk digest then catches it. Either an error or the right
+    // bytes, never wrong ones.
+    let mut errors = 0;
+    for i in 0..meta.ci_compressed_size as usize {
+        let mut damaged = original.clone();
+        damaged[meta.ci_offset as usize + i] ^= 0x40;
+        match read(&damaged) {
+            Ok(data) => assert_eq!(data, b"hello, nydus\n", "CI byte {i}: wrong bytes"),
+            Err(_) => errors += 1,
+        }
+    }
+    assert!(errors > 0, "no damage to the CI table was noticed");
+}
