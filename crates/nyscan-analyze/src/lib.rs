@@ -13,3 +13,9 @@
 pub mod analyzer;
 pub mod bytes;
 pub mod package;
+
+pub mod archive;
+pub mod binary;
+pub mod lang;
+pub mod os;
+pub mod rpm;
