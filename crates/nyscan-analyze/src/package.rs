@@ -38,7 +38,10 @@ pub enum PackageType {
 impl PackageType {
     /// True for OS package managers.
     pub fn is_os(self) -> bool {
-        matches!(self, PackageType::Dpkg | PackageType::Apk | PackageType::Rpm)
+        matches!(
+            self,
+            PackageType::Dpkg | PackageType::Apk | PackageType::Rpm
+        )
     }
 
     /// The name used in reports (Trivy's `PkgType`/`Type`).

@@ -1,4 +1,4 @@
-//! Read Nydus RAFS bootstraps, format v5 and v6, through one API.
+//! Read and write Nydus RAFS bootstraps, format v5 and v6, through one API.
 //!
 //! # Brief overview
 //!
@@ -13,6 +13,8 @@
 //! - [`Inode`] gives attributes, [`Inode::xattrs`], [`Inode::children`] and [`Inode::chunks`].
 //! - [`Chunk`] says where a piece of a file lives: blob, offsets, sizes, digest, CRC.
 //! - [`layout`] holds the raw on-disk structures, for tools that need the low level.
+//! - [`write`] turns a bootstrap into an editable [`write::Tree`] and writes a tree back as a
+//!   bootstrap of the same version (what `nyscan patch` builds on).
 //!
 //! Callers never branch on the version: [`Bootstrap::version`] exists for display.
 //!
@@ -51,6 +53,7 @@ pub mod layout;
 mod model;
 mod v5;
 mod v6;
+pub mod write;
 
 pub use bootstrap::{Bootstrap, CheckSummary, Children, Chunks, Inode, Walk, WalkEntry, Xattrs};
 pub use detect::BootstrapKind;
