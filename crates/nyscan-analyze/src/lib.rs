@@ -6,6 +6,9 @@
 //!   bootstrap and parses them over a [`bytes::ByteSource`]; when it needs bytes not fetched
 //!   yet it returns [`bytes::Need`] and runs again once the planner fetched them.
 //! - [`package`]: the packages, OS and file ownership analyzers report.
+//! - [`planner::scan`]: selects files from the bootstrap, fetches the bytes analyzers ask
+//!   for in batched rounds through the chunk engine, and returns an [`planner::Inventory`].
+//! - [`all::analyzers`]: every analyzer of the crate.
 
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
@@ -14,8 +17,10 @@ pub mod analyzer;
 pub mod bytes;
 pub mod package;
 
+pub mod all;
 pub mod archive;
 pub mod binary;
 pub mod lang;
 pub mod os;
+pub mod planner;
 pub mod rpm;

@@ -8,6 +8,8 @@
 //! - [`TokenServer`]: the token endpoint that hands out that bearer token.
 //! - [`client::request`]: a minimal plain-HTTP client for assertions.
 //! - [`tree`]: trees read from tars or unpacked directories, compared field by field.
+//! - [`build`]: Nydus images built with the official `nydus-image`, test trees built by
+//!   scripts and cached by content.
 //!
 //! Tests that need the registry skip when it is not installed:
 //!
@@ -27,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+pub mod build;
 pub mod client;
 mod http;
 mod proxy;
@@ -38,7 +41,7 @@ pub mod tree;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use proxy::{Fault, FaultAction, FaultProxy, RequestLog};
+pub use proxy::{Fault, FaultAction, FaultProxy, Link, RequestLog};
 pub use registry::{TestRegistry, skopeo_push};
 pub use token::TokenServer;
 

@@ -4,7 +4,7 @@
 use std::io::{BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::http::{self, Framing, Head};
 use crate::server::{Server, lock};
@@ -77,6 +77,27 @@ pub enum FaultAction {
     },
 }
 
+/// A network link the proxy emulates between client and registry: every request waits one
+/// round trip before its answer starts, and all answers share the link's bandwidth (one
+/// bottleneck, first come first served), so parallel requests do not multiply it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    /// Bandwidth in bytes per second.
+    pub bytes_per_sec: u64,
+    /// Round-trip time.
+    pub rtt: Duration,
+}
+
+impl Link {
+    /// A link of `mbit` Mbit/s and `rtt_ms` milliseconds round trip.
+    pub fn new(mbit: u64, rtt_ms: u64) -> Link {
+        Link {
+            bytes_per_sec: (mbit * 1_000_000 / 8).max(1),
+            rtt: Duration::from_millis(rtt_ms),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Bearer {
     realm: String,
@@ -90,6 +111,7 @@ struct State {
     faults: Vec<(Fault, usize)>,
     bearer: Option<Bearer>,
     log: Vec<RequestLog>,
+    link: Option<Link>,
 }
 
 #[derive(Debug)]
@@ -97,6 +119,8 @@ struct Shared {
     upstream: SocketAddr,
     addr: Mutex<Option<SocketAddr>>,
     state: Mutex<State>,
+    /// When the emulated link is next free to carry bytes.
+    link_free_at: Mutex<Instant>,
 }
 
 /// An HTTP/1.1 reverse proxy on `127.0.0.1:<free port>` in front of `upstream` (plain HTTP,
@@ -117,6 +141,7 @@ impl FaultProxy {
             upstream,
             addr: Mutex::new(None),
             state: Mutex::new(State::default()),
+            link_free_at: Mutex::new(Instant::now()),
         });
         let handler_shared = Arc::clone(&shared);
         let server = Server::start("fault-proxy", move |s| handle(&handler_shared, s))
@@ -158,6 +183,11 @@ impl FaultProxy {
             service: service.to_string(),
             token: token.to_string(),
         });
+    }
+
+    /// From now on, emulate `link` between clients and the upstream (see [`Link`]).
+    pub fn shape(&self, link: Link) {
+        lock(&self.shared.state).link = Some(link);
     }
 
     /// Every request seen, in arrival order.
@@ -221,6 +251,29 @@ impl Shared {
         if let Some(e) = lock(&self.state).log.get_mut(idx) {
             e.status = status;
         }
+    }
+
+    fn link(&self) -> Option<Link> {
+        lock(&self.state).link
+    }
+
+    /// Writes `bytes` at the emulated link's pace (or at once without a link).
+    fn paced_write(&self, out: &mut TcpStream, bytes: &[u8]) -> std::io::Result<()> {
+        let Some(link) = self.link() else {
+            return out.write_all(bytes);
+        };
+        for piece in bytes.chunks(16 * 1024) {
+            let cost = Duration::from_secs_f64(piece.len() as f64 / link.bytes_per_sec as f64);
+            let done = {
+                let mut free = lock(&self.link_free_at);
+                let start = (*free).max(Instant::now());
+                *free = start + cost;
+                *free
+            };
+            std::thread::sleep(done.saturating_duration_since(Instant::now()));
+            out.write_all(piece)?;
+        }
+        Ok(())
     }
 
     fn proxy_host(&self) -> String {
@@ -417,7 +470,12 @@ enum Cut {
     Reset,
 }
 
-fn send_upstream(out: &mut TcpStream, resp: &Upstream, cut: &Cut) -> std::io::Result<()> {
+fn send_upstream(
+    shared: &Shared,
+    out: &mut TcpStream,
+    resp: &Upstream,
+    cut: &Cut,
+) -> std::io::Result<()> {
     let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, resp.reason);
     for (k, v) in &resp.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
@@ -444,7 +502,7 @@ fn send_upstream(out: &mut TcpStream, resp: &Upstream, cut: &Cut) -> std::io::Re
     }
     head.push_str("Connection: close\r\n\r\n");
     out.write_all(head.as_bytes())?;
-    out.write_all(sent)?;
+    shared.paced_write(out, sent)?;
     out.flush()
 }
 
@@ -487,6 +545,10 @@ fn handle(shared: &Shared, client: TcpStream) {
     let body = http::read_body(&mut reader, framing);
     if !body.complete {
         return;
+    }
+    if let Some(link) = shared.link() {
+        // The request travels to the registry and the answer's first byte comes back.
+        std::thread::sleep(link.rtt);
     }
     let idx = shared.push_log(RequestLog {
         method: method.clone(),
@@ -585,7 +647,7 @@ fn handle(shared: &Shared, client: TcpStream) {
     }
 
     shared.set_status(idx, resp.status);
-    let sent = send_upstream(&mut out, &resp, &cut);
+    let sent = send_upstream(shared, &mut out, &resp, &cut);
     match cut {
         Cut::Reset if !resp.bodiless => {
             // Give the kernel a moment to deliver what was written, then reset: with

@@ -27,6 +27,9 @@ pub(crate) enum Command {
     /// Unmount a `nyscan mount`, also one whose process was killed ("Transport endpoint is
     /// not connected").
     Umount(UmountArgs),
+    /// List an image's packages as an SBOM (CycloneDX 1.6, SPDX 2.3), a table or JSON,
+    /// reading only the bytes the package analyzers need.
+    Sbom(SbomArgs),
 }
 
 /// How image data is fetched, shared by every command that reads file contents.
@@ -154,4 +157,31 @@ pub(crate) struct UmountArgs {
     /// `nyscan mount` would choose for this mount point).
     #[arg(long, value_name = "FILE")]
     pub(crate) pid_file: Option<PathBuf>,
+}
+
+/// Output formats of `nyscan sbom`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SbomFormat {
+    /// CycloneDX 1.6 JSON.
+    Cyclonedx,
+    /// SPDX 2.3 JSON.
+    SpdxJson,
+    /// A text table.
+    Table,
+    /// nyscan's JSON (with --stats: the scan's statistics too).
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct SbomArgs {
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub(crate) format: SbomFormat,
+    /// Write the report to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub(crate) fetch: FetchArgs,
 }

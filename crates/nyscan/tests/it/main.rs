@@ -6,6 +6,7 @@ mod mount;
 mod prompt;
 mod registry;
 mod request;
+mod sbom;
 
 use std::path::PathBuf;
 
