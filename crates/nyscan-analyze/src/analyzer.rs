@@ -85,6 +85,13 @@ pub struct Findings {
     pub os: Option<OsInfo>,
     /// Paths (no leading `/`) owned by OS packages; the later phase skips them.
     pub owned_files: Vec<String>,
+    /// Paths owned by one package, named as its ownership list names it (dpkg: `NAME` or
+    /// `NAME:ARCH`). They count as owned only when an installed OS package of that name is
+    /// found and is not in [`Findings::third_party`].
+    pub package_files: Vec<(String, Vec<String>)>,
+    /// Installed OS packages from third-party repositories (by maintainer, as Trivy decides):
+    /// their files do not count as owned, so language packages they ship are still reported.
+    pub third_party: Vec<String>,
 }
 
 /// Facts from the earlier phase that a later analyzer may use.

@@ -46,6 +46,7 @@ impl Analyzer for Apk {
             packages,
             owned_files,
             os: None,
+            ..Findings::default()
         })
     }
 }

@@ -73,15 +73,69 @@ impl Analyzer for Dpkg {
         let text = String::from_utf8_lossy(&bytes);
         Ok(match kind {
             DpkgFile::Md5sums => Findings {
-                owned_files: parse_md5sums(path, &text)?,
+                package_files: vec![(md5sums_owner(path), parse_md5sums(path, &text)?)],
                 ..Findings::default()
             },
             DpkgFile::Status => Findings {
                 packages: parse_status(path, &text),
+                third_party: third_party_packages(&text),
                 ..Findings::default()
             },
         })
     }
+}
+
+/// The package an `md5sums` list belongs to, as its file name says (`NAME` or `NAME:ARCH`).
+fn md5sums_owner(path: &str) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.strip_suffix(MD5SUMS).unwrap_or(name).to_owned()
+}
+
+/// Maintainer substrings of third-party repositories whose packages Trivy does not treat as
+/// owning their files (its issue 9916): language packages they install stay visible.
+const THIRD_PARTY_MAINTAINER_PARTS: &[&str] = &[
+    "support@docker.com",
+    "@nvidia.com",
+    "Google Cloud CLI Authors",
+    "sapmachine@sap.com",
+    "@hashicorp.com",
+    "@microsoft.com",
+    "@mongodb.com",
+    "developers@lists.mariadb.org",
+    "dev@couchdb.apache.org",
+    "info@elastic.co",
+    "nginx-packaging@f5.com",
+    "@konghq.com",
+    "@cloudflare.com",
+    "support@influxdb.com",
+    "support@gitlab.com",
+    "contact@grafana.com",
+    "@datadoghq.com",
+    "@nodesource.com",
+    "info@tailscale.com",
+    "@openrobotics.org",
+    "@osrfoundation.org",
+];
+
+/// Maintainer values that mark a third-party package only when they are the whole value.
+const THIRD_PARTY_MAINTAINERS: &[&str] = &["GitHub", "HashiCorp"];
+
+/// Whether a `Maintainer` value names a third-party repository.
+fn is_third_party(maintainer: &str) -> bool {
+    THIRD_PARTY_MAINTAINERS.contains(&maintainer)
+        || THIRD_PARTY_MAINTAINER_PARTS
+            .iter()
+            .any(|part| maintainer.contains(part))
+}
+
+/// Installed packages of a status file whose maintainer is a third-party repository.
+fn third_party_packages(text: &str) -> Vec<String> {
+    stanzas(text)
+        .into_iter()
+        .filter(|stanza| !is_removed(stanza))
+        .filter(|stanza| stanza.get("Maintainer").is_some_and(is_third_party))
+        .filter_map(|stanza| stanza.get("Package").map(str::to_owned))
+        .collect()
 }
 
 /// The files listed in an `md5sums` file (`HASH  PATH` per line), without a leading `/`.
@@ -276,17 +330,45 @@ Version: 5.2.15-2+b13
             "d41d8cd98f00b204e9800998ecf8427e  etc/debian_version\n0123  usr/lib/os-release\n",
         );
         assert_eq!(
-            owned.owned_files,
-            ["etc/debian_version", "usr/lib/os-release"]
+            owned.package_files,
+            [(
+                "base".to_owned(),
+                vec![
+                    "etc/debian_version".to_owned(),
+                    "usr/lib/os-release".to_owned()
+                ]
+            )]
         );
         let owned = run(
             "var/lib/dpkg/info/bash.md5sums",
             "abc  bin/bash\nabc  usr/share/doc/bash/copyright\n",
         );
         assert_eq!(
-            owned.owned_files,
-            ["bin/bash", "usr/share/doc/bash/copyright"]
+            owned.package_files,
+            [(
+                "bash".to_owned(),
+                vec![
+                    "bin/bash".to_owned(),
+                    "usr/share/doc/bash/copyright".to_owned()
+                ]
+            )]
         );
+        let owned = run("var/lib/dpkg/info/libc6:amd64.md5sums", "abc  lib/x.so\n");
+        assert_eq!(owned.package_files[0].0, "libc6:amd64");
+    }
+
+    #[test]
+    fn third_party_maintainers_are_named() {
+        let text = "Package: docker-ce\nStatus: install ok installed\nVersion: 5:27.0.1-1\n\
+                    Maintainer: Docker <support@docker.com>\n\n\
+                    Package: gh\nStatus: install ok installed\nVersion: 2.40.0\nMaintainer: GitHub\n\n\
+                    Package: gh-like\nStatus: install ok installed\nVersion: 1\nMaintainer: GitHub Team\n\n\
+                    Package: old-nodejs\nStatus: deinstall ok config-files\nVersion: 18.0.0-1\n\
+                    Maintainer: NodeSource <gpg@nodesource.com>\n\n\
+                    Package: bash\nStatus: install ok installed\nVersion: 5.2.15-2\n\
+                    Maintainer: Matthias Klose <doko@debian.org>\n";
+        let found = run(STATUS, text);
+        assert_eq!(found.third_party, ["docker-ce", "gh"]);
     }
 
     #[test]

@@ -122,12 +122,33 @@ pub fn scan(
     run.phase(Phase::Os, &Context::default());
     let mut os_found: Vec<(String, OsInfo)> = Vec::new();
     let mut owned: HashSet<String> = DEFAULT_OWNED.iter().map(|s| (*s).to_owned()).collect();
+    let mut package_files = Vec::new();
+    let mut third_party = HashSet::new();
     for (job, findings) in &mut run.findings {
         let path = &run.selection.jobs[*job].path;
         if let Some(os) = findings.os.take() {
             os_found.push((path.clone(), os));
         }
         owned.extend(findings.owned_files.drain(..));
+        package_files.append(&mut findings.package_files);
+        third_party.extend(findings.third_party.drain(..));
+    }
+    // A package's list counts when that package is installed (by name, or `name:arch`) and
+    // not from a third-party repository, as Trivy maps lists to packages.
+    let installed: HashSet<String> = run
+        .findings
+        .iter()
+        .flat_map(|(_, f)| &f.packages)
+        .filter(|p| p.kind.is_os() && !third_party.contains(&p.name))
+        .flat_map(|p| {
+            let with_arch = p.arch.as_ref().map(|arch| format!("{}:{arch}", p.name));
+            std::iter::once(p.name.clone()).chain(with_arch)
+        })
+        .collect();
+    for (owner, files) in package_files {
+        if installed.contains(&owner) {
+            owned.extend(files);
+        }
     }
     // Ownership lists name paths as packages install them; the image may reach them through
     // linked directories (merged /usr: `bin/bash` lives at `usr/bin/bash`).
