@@ -8,12 +8,16 @@
 //!   also used for compression-info tables and batch chunks.
 //! - [`verify_chunk`] checks the chunk digest (blake3 or sha256 of the uncompressed bytes) and,
 //!   where the image records one, the CRC-32C.
+//! - [`write`] is the other direction: [`write::BlobWriter`] cuts, compresses and digests
+//!   chunks into a new data blob in the official builder's layout.
 //!
 //! No bytes leave this crate unverified: a corrupt, truncated or substituted chunk is an
 //! [`Error`] that names the blob and chunk.
 
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
+
+pub mod write;
 
 use std::io::Read;
 

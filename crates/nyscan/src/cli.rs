@@ -27,6 +27,9 @@ pub(crate) enum Command {
     /// Unmount a `nyscan mount`, also one whose process was killed ("Transport endpoint is
     /// not connected").
     Umount(UmountArgs),
+    /// Replace, add and delete files of an image and push the result as a new image that
+    /// shares the source's blobs (only chunks the image lacks are uploaded).
+    Patch(PatchArgs),
     /// List an image's packages as an SBOM (CycloneDX 1.6, SPDX 2.3), a table or JSON,
     /// reading only the bytes the package analyzers need.
     Sbom(SbomArgs),
@@ -184,4 +187,55 @@ pub(crate) struct SbomArgs {
     pub(crate) output: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub(crate) fetch: FetchArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PatchArgs {
+    /// The image to patch: `HOST[:PORT]/REPO[:TAG|@DIGEST]` or `oci:DIR[:TAG|@DIGEST]`.
+    #[arg(value_name = "SOURCE")]
+    pub(crate) source: String,
+    /// Where the patched image goes: `HOST[:PORT]/REPO[:TAG]` or `oci:DIR[:TAG]`.
+    #[arg(long, value_name = "DEST")]
+    pub(crate) to: String,
+    /// Give the file at PATH the content of the local file LOCAL (its mode, owner, xattrs
+    /// and hardlinks stay).
+    #[arg(long, value_name = "/PATH=LOCAL")]
+    pub(crate) replace: Vec<String>,
+    /// Add a file at PATH with the content of LOCAL (missing directories are created).
+    #[arg(long, value_name = "/PATH=LOCAL")]
+    pub(crate) add: Vec<String>,
+    /// Delete PATH (a directory with everything below it).
+    #[arg(long, value_name = "/PATH")]
+    pub(crate) delete: Vec<String>,
+    /// Permission bits (octal) of the --add or --replace before it (default for --add: the
+    /// local file's).
+    #[arg(long, value_name = "MODE")]
+    pub(crate) mode: Vec<String>,
+    /// Owner of the --add or --replace before it (default for --add: 0:0).
+    #[arg(long, value_name = "UID:GID")]
+    pub(crate) owner: Vec<String>,
+    /// Read operations from FILE, one per line in the same syntax (`#` comments; local
+    /// paths relative to FILE's directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) from: Vec<String>,
+    /// Overwrite the source's own tag, and replace directories (or links, devices) with
+    /// files.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Do not read the written image back to check every changed path.
+    #[arg(long)]
+    pub(crate) no_verify: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Platform to pick from a multi-platform index, as `os/arch[/variant]` (default: this
+    /// machine's).
+    #[arg(long, value_name = "PLATFORM")]
+    pub(crate) platform: Option<String>,
+    /// Talk to registries over plain HTTP (the default for 127.0.0.1 and localhost).
+    #[arg(long)]
+    pub(crate) plain_http: bool,
+    /// Do not verify registries' TLS certificates (dangerous).
+    #[arg(long)]
+    pub(crate) insecure: bool,
 }

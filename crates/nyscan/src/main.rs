@@ -8,6 +8,7 @@ mod data;
 mod errors;
 mod inspect;
 mod mount;
+mod patch;
 mod sbom;
 
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
         cli::Command::Unpack(a) => data::unpack(&a),
         cli::Command::Mount(a) => mount::mount(&a),
         cli::Command::Umount(a) => mount::umount(&a),
+        cli::Command::Patch(a) => patch::run(&a),
         cli::Command::Sbom(a) => sbom::run(&a),
     };
     match result {

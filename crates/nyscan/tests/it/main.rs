@@ -3,6 +3,7 @@
 mod data;
 mod errors;
 mod mount;
+mod patch;
 mod prompt;
 mod registry;
 mod request;
