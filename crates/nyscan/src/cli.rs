@@ -33,6 +33,8 @@ pub(crate) enum Command {
     /// List an image's packages as an SBOM (CycloneDX 1.6, SPDX 2.3), a table or JSON,
     /// reading only the bytes the package analyzers need.
     Sbom(SbomArgs),
+    /// The offline vulnerability database: `import` OSV exports, `update` from OSV, `info`.
+    Db(crate::db::DbArgs),
 }
 
 /// How image data is fetched, shared by every command that reads file contents.

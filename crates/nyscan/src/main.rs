@@ -5,6 +5,7 @@
 
 mod cli;
 mod data;
+mod db;
 mod errors;
 mod inspect;
 mod mount;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         cli::Command::Umount(a) => mount::umount(&a),
         cli::Command::Patch(a) => patch::run(&a),
         cli::Command::Sbom(a) => sbom::run(&a),
+        cli::Command::Db(a) => db::run(&a),
     };
     match result {
         Ok(code) => code,

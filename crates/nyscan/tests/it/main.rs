@@ -1,6 +1,7 @@
 //! End-to-end tests of the `nyscan` binary.
 
 mod data;
+mod db;
 mod errors;
 mod mount;
 mod patch;
