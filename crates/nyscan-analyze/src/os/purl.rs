@@ -99,33 +99,19 @@ pub fn split_epoch(version: &str) -> (&str, &str) {
     }
 }
 
-/// The purl namespace of an OS family (Trivy's `PurlNamespace`).
-pub fn os_namespace(family: &str) -> &str {
-    match family {
-        "sles" | "slem" => "suse",
-        "opensuse-leap" | "opensuse-tumbleweed" => "opensuse",
-        other => other,
-    }
-}
-
-/// The purl of an OS package (dpkg, apk, rpm) on `os` (when detected), as Trivy writes it:
+/// The purl of a dpkg or apk package on `os` (when detected), as Trivy writes it:
 /// `pkg:deb/debian/NAME@VERSION?arch=A&epoch=E&distro=debian-12.5`,
-/// `pkg:apk/alpine/NAME@VERSION?arch=A&distro=3.19.1`,
-/// `pkg:rpm/redhat/NAME@VERSION-RELEASE?arch=A&epoch=E&distro=redhat-9.3`.
-/// Returns `None` for packages of other types.
+/// `pkg:apk/alpine/NAME@VERSION?arch=A&distro=3.19.1`. Returns `None` for packages of other
+/// types (rpm purls are completed by [`crate::rpm::apply_os`]).
 pub fn os_package_purl(pkg: &Package, os: Option<&OsInfo>) -> Option<String> {
     let arch = pkg.arch.as_deref().unwrap_or("");
     match pkg.kind {
-        PackageType::Dpkg | PackageType::Rpm => {
+        PackageType::Dpkg => {
             let (epoch, version) = split_epoch(&pkg.version);
-            let (purl_type, namespace) = match pkg.kind {
-                PackageType::Dpkg => ("deb", os.map(|o| o.family.as_str())),
-                _ => ("rpm", os.map(|o| os_namespace(&o.family))),
-            };
             let distro = os.map(|o| format!("{}-{}", o.family, o.name));
             Some(build(
-                purl_type,
-                namespace,
+                "deb",
+                os.map(|o| o.family.as_str()),
                 &pkg.name,
                 version,
                 &[
@@ -188,7 +174,7 @@ mod tests {
     }
 
     #[test]
-    fn apk_and_rpm_purls() {
+    fn apk_purls_and_rpm_left_to_its_analyzer() {
         let alpine = OsInfo {
             family: "alpine".into(),
             name: "3.20.3".into(),
@@ -199,16 +185,9 @@ mod tests {
             os_package_purl(&p, Some(&alpine)).unwrap(),
             "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=3.20.3"
         );
-        let sles = OsInfo {
-            family: "sles".into(),
-            name: "15.5".into(),
-        };
         let mut r = deb("openssl", "1:3.0.7-27.el9", "x86_64");
         r.kind = PackageType::Rpm;
-        assert_eq!(
-            os_package_purl(&r, Some(&sles)).unwrap(),
-            "pkg:rpm/suse/openssl@3.0.7-27.el9?arch=x86_64&epoch=1&distro=sles-15.5"
-        );
+        assert_eq!(os_package_purl(&r, Some(&alpine)), None);
     }
 
     #[test]

@@ -190,6 +190,9 @@ pub fn scan(
             p.purl = purl;
         }
     }
+    if let Some(os) = &os {
+        crate::rpm::apply_os(&mut packages, os);
+    }
     run.notes.sort();
 
     let after = reader.stats().snapshot();
