@@ -7,6 +7,7 @@
 #           Go test binaries), maven (Maven's ComparableVersion)
 #   PyPI:   packaging, cvss (PEP 440 order, CVSS scores)
 #   npm:    semver (node-semver order)
+#   cargo:  cargo-auditable (Rust test binaries with dependency data)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -29,3 +30,8 @@ if ! (cd / && node -e "require('$(npm root -g)/semver')" 2>/dev/null); then
   npm install -g --silent --no-audit --no-fund semver >/dev/null
 fi
 echo "npm: semver ok"
+
+if ! cargo auditable --version >/dev/null 2>&1; then
+  cargo install -q --locked cargo-auditable
+fi
+echo "cargo-auditable ok"

@@ -1,8 +1,33 @@
 //! Zip archives read in place: Java archives (nested too) and Python eggs.
+//!
+//! [`zip`] is the reader: end record from the tail, central directory, then only the members
+//! wanted; stored members are read in place, deflated ones inflated under caps. [`java`]
+//! reads `.jar`/`.war`/`.ear`/`.par` files, [`egg`] reads `.egg` files. Both start from the
+//! first [`ARCHIVE_HEAD`] bytes (where a jar's `META-INF/MANIFEST.MF` usually is) and the
+//! last [`ARCHIVE_TAIL`] (the end record, and often the whole central directory).
 
 use crate::analyzer::Analyzer;
 
+pub mod egg;
+pub mod java;
+pub mod java_meta;
+#[cfg(test)]
+mod testzip;
+pub mod zip;
+
+/// Bytes read first from the start of an archive.
+pub const ARCHIVE_HEAD: u64 = 4 << 10;
+/// Bytes read first from the end of an archive.
+pub const ARCHIVE_TAIL: u64 = 64 << 10;
+
 /// The analyzers of this module.
 pub fn analyzers() -> Vec<Box<dyn Analyzer>> {
-    Vec::new()
+    vec![Box::new(java::JavaArchive), Box::new(egg::PythonEgg)]
+}
+
+/// The last component of a `/`-separated name (a trailing `/` ignored, as Go's
+/// `filepath.Base` does).
+pub(crate) fn base_name(name: &str) -> &str {
+    let trimmed = name.trim_end_matches('/');
+    trimmed.rsplit('/').next().unwrap_or(trimmed)
 }
