@@ -11,57 +11,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use nyscan_analyze::analyzer::{AnalyzeError, Analyzer, Context, FileMeta, Findings, Initial};
+use nyscan_analyze::analyzer::{AnalyzeError, Analyzer};
 use nyscan_analyze::archive::egg::PythonEgg;
 use nyscan_analyze::archive::java::{self, JavaArchive};
 use nyscan_analyze::bytes::FileView;
 use nyscan_analyze::package::Package;
 use nyscan_testutil::{Skip, skip};
 
-struct Run {
-    findings: Result<Findings, AnalyzeError>,
-    rounds: usize,
-    bytes_read: u64,
-}
+mod common;
+use common::{REGULAR, Run, run_selected};
 
+/// Runs `analyzer` on the regular file `file` as the planner would.
 fn run(analyzer: &dyn Analyzer, path: &str, file: &[u8]) -> Run {
-    let size = file.len() as u64;
-    let meta = FileMeta {
-        size,
-        mode: 0o100644,
-    };
-    let mut view = FileView::new(size);
-    let grant = |view: &mut FileView, start: u64, end: u64| {
-        let (s, e) = (start.min(size), end.min(size));
-        view.insert(s, &file[s as usize..e as usize]);
-    };
-    match analyzer.select(path, &meta).expect("selected") {
-        Initial::Whole => grant(&mut view, 0, size),
-        Initial::Head(n) => grant(&mut view, 0, n),
-        Initial::HeadTail { head, tail } => {
-            grant(&mut view, 0, head);
-            grant(&mut view, size.saturating_sub(tail), size);
-        }
-    }
-    let mut rounds = 0;
-    loop {
-        match analyzer.analyze(path, &view, &Context::default()) {
-            Err(AnalyzeError::Need(need)) => {
-                rounds += 1;
-                assert!(rounds <= 100, "more than 100 rounds for {path}");
-                for r in need.ranges {
-                    grant(&mut view, r.start, r.end);
-                }
-            }
-            findings => {
-                return Run {
-                    findings,
-                    rounds,
-                    bytes_read: view.known_bytes(),
-                };
-            }
-        }
-    }
+    run_selected(analyzer, path, file, REGULAR, 100)
 }
 
 fn archives() -> Result<&'static PathBuf, Skip> {

@@ -12,62 +12,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use nyscan_analyze::analyzer::{AnalyzeError, Analyzer, Context, FileMeta, Findings, Initial};
+use nyscan_analyze::analyzer::Analyzer;
 use nyscan_analyze::binary::gobinary::{self, GoBinary};
 use nyscan_analyze::binary::rustbinary::RustBinary;
 use nyscan_analyze::bytes::FileView;
 use nyscan_analyze::package::Package;
 use nyscan_testutil::{Skip, skip};
 
-const EXEC: u32 = 0o100755;
+mod common;
+use common::{EXECUTABLE, Run, run_selected};
 
-/// What one analysis over a lazily filled view cost.
-struct Run {
-    findings: Result<Findings, AnalyzeError>,
-    rounds: usize,
-    bytes_read: u64,
-}
-
-/// Runs `analyzer` on `file` as the planner would: initial bytes from `select`, then the
-/// ranges of each `Need`, until it answers.
+/// Runs `analyzer` on the executable `file` as the planner would.
 fn run(analyzer: &dyn Analyzer, path: &str, file: &[u8]) -> Run {
-    let meta = FileMeta {
-        size: file.len() as u64,
-        mode: EXEC,
-    };
-    let mut view = FileView::new(file.len() as u64);
-    let size = file.len() as u64;
-    let grant = |view: &mut FileView, start: u64, end: u64| {
-        let (s, e) = (start.min(size), end.min(size));
-        view.insert(s, &file[s as usize..e as usize]);
-    };
-    match analyzer.select(path, &meta).expect("selected") {
-        Initial::Whole => grant(&mut view, 0, size),
-        Initial::Head(n) => grant(&mut view, 0, n),
-        Initial::HeadTail { head, tail } => {
-            grant(&mut view, 0, head);
-            grant(&mut view, size.saturating_sub(tail), size);
-        }
-    }
-    let mut rounds = 0;
-    loop {
-        match analyzer.analyze(path, &view, &Context::default()) {
-            Err(AnalyzeError::Need(need)) => {
-                rounds += 1;
-                assert!(rounds <= 20, "more than 20 rounds for {path}");
-                for r in need.ranges {
-                    grant(&mut view, r.start, r.end);
-                }
-            }
-            findings => {
-                return Run {
-                    findings,
-                    rounds,
-                    bytes_read: view.known_bytes(),
-                };
-            }
-        }
-    }
+    run_selected(analyzer, path, file, EXECUTABLE, 20)
 }
 
 fn pairs(packages: &[Package]) -> BTreeSet<(String, String)> {

@@ -15,11 +15,14 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use nyscan_analyze::analyzer::{AnalyzeError, Analyzer, Context, FileMeta, Initial};
+use nyscan_analyze::analyzer::{AnalyzeError, Analyzer, Context, FileMeta};
 use nyscan_analyze::bytes::FileView;
 use nyscan_analyze::lang;
 use nyscan_analyze::package::{Package, PackageType};
 use nyscan_testutil::{Skip, skip};
+
+mod common;
+use common::{run_from, trivy_rootfs_packages};
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/lang")
@@ -77,43 +80,12 @@ fn scan_tree(root: &Path, analyzers: &[Box<dyn Analyzer>]) -> Scan {
             };
             let bytes = fs::read(&file).unwrap();
             scan.bytes_selected += bytes.len() as u64;
-            let size = bytes.len() as u64;
-            let mut view = FileView::new(size);
-            let give = |view: &mut FileView, start: u64, end: u64| {
-                let end = end.min(size);
-                if start < end {
-                    view.insert(start, &bytes[start as usize..end as usize]);
-                }
-            };
-            match initial {
-                Initial::Whole => give(&mut view, 0, size),
-                Initial::Head(n) => give(&mut view, 0, n),
-                Initial::HeadTail { head, tail } => {
-                    give(&mut view, 0, head);
-                    give(&mut view, size.saturating_sub(tail), size);
-                }
+            let run = run_from(analyzer.as_ref(), &rel, &bytes, initial, 15);
+            match run.findings {
+                Ok(found) => scan.packages.extend(found.packages),
+                Err(e) => scan.errors.push((rel.clone(), e.to_string())),
             }
-            let mut rounds = 0;
-            loop {
-                match analyzer.analyze(&rel, &view, &Context::default()) {
-                    Ok(found) => {
-                        scan.packages.extend(found.packages);
-                        break;
-                    }
-                    Err(AnalyzeError::Need(need)) => {
-                        rounds += 1;
-                        assert!(rounds < 16, "{rel}: {} keeps asking", analyzer.name());
-                        for r in need.ranges {
-                            give(&mut view, r.start, r.end);
-                        }
-                    }
-                    Err(e) => {
-                        scan.errors.push((rel.clone(), e.to_string()));
-                        break;
-                    }
-                }
-            }
-            scan.bytes_read += view.known_bytes();
+            scan.bytes_read += run.bytes_read;
         }
     }
     scan
@@ -408,27 +380,7 @@ fn composer_1_array_form() {
 const PEER_DIFFERS: &[&str] = &["composer-vendor", "dotnet-core"];
 
 fn trivy_packages(dir: &Path) -> Result<BTreeSet<Key>, Skip> {
-    let out = Command::new("trivy")
-        .args([
-            "rootfs",
-            "--format",
-            "json",
-            "--list-all-pkgs",
-            "--offline-scan",
-            "--skip-db-update",
-            "--scanners",
-            "secret",
-            "--quiet",
-        ])
-        .arg(dir)
-        .output()
-        .map_err(|e| Skip(format!("trivy not runnable: {e}")))?;
-    assert!(
-        out.status.success(),
-        "trivy failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = trivy_rootfs_packages(dir)?;
     let mut set = BTreeSet::new();
     for result in report["Results"].as_array().into_iter().flatten() {
         let kind = result["Type"].as_str().unwrap_or_default();

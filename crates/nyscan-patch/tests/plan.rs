@@ -10,6 +10,7 @@ use nyscan_image::{ChunkReader, FetchOptions};
 use nyscan_patch::{PatchError, parse_ops, plan};
 use nyscan_rafs::Bootstrap;
 use nyscan_source::BlobDir;
+use nyscan_testutil::nydusd::{Nydusd, fuse_mounts_allowed};
 use nyscan_testutil::tree::{Node, Tree, compare, source_tree, tar_tree};
 use nyscan_testutil::{Skip, shared_dir, skip};
 
@@ -358,81 +359,6 @@ fn every_refused_operation_is_reported_before_anything_is_written() {
     assert!(boot.lookup(b"/etc/os-release").unwrap().is_none());
 }
 
-/// A nydusd FUSE mount of a bootstrap with a local blob directory; unmounted and stopped on
-/// drop.
-struct Nydusd {
-    point: PathBuf,
-    child: std::process::Child,
-}
-
-impl Nydusd {
-    /// `validate`: check v5 inode digests (nydusd refuses it for v6).
-    fn mount(work: &Path, boot: &Path, blobs: &Path, validate: bool) -> Result<Nydusd, String> {
-        let point = work.join("mnt");
-        let cache = work.join("cache");
-        std::fs::create_dir_all(&point).unwrap();
-        std::fs::create_dir_all(&cache).unwrap();
-        let config = format!(
-            r#"{{"device":{{"backend":{{"type":"localfs","config":{{"dir":"{}"}}}},
-               "cache":{{"type":"blobcache","config":{{"work_dir":"{}"}}}}}},
-               "mode":"direct","digest_validate":{validate},"enable_xattr":true}}"#,
-            blobs.display(),
-            cache.display()
-        );
-        let config_path = work.join("nydusd.json");
-        std::fs::write(&config_path, config).unwrap();
-        let err_path = work.join("nydusd.err");
-        let child = Command::new("nydusd")
-            .arg("--config")
-            .arg(&config_path)
-            .arg("--mountpoint")
-            .arg(&point)
-            .arg("--bootstrap")
-            .arg(boot)
-            .args(["--rlimit-nofile", "0", "--log-level", "warn"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&err_path).unwrap())
-            .spawn()
-            .map_err(|e| format!("nydusd does not start: {e}"))?;
-        let mut mount = Nydusd { point, child };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !mount.mounted() {
-            if let Ok(Some(status)) = mount.child.try_wait() {
-                let err = std::fs::read_to_string(&err_path).unwrap_or_default();
-                return Err(format!("nydusd exited ({status}): {err}"));
-            }
-            if std::time::Instant::now() > deadline {
-                return Err("nydusd did not mount within 20 s".into());
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Ok(mount)
-    }
-
-    fn mounted(&self) -> bool {
-        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let point = self.point.to_str().unwrap();
-        info.lines().any(|l| l.split(' ').nth(4) == Some(point))
-    }
-}
-
-impl Drop for Nydusd {
-    fn drop(&mut self) {
-        for args in [&["-u"][..], &["-uz"][..]] {
-            if !self.mounted() {
-                break;
-            }
-            let _ = Command::new("fusermount")
-                .args(args)
-                .arg(&self.point)
-                .stderr(std::process::Stdio::null())
-                .status();
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn nydusd_serves_the_new_blob() {
     const TEST: &str = "nydusd_serves_the_new_blob";
@@ -442,12 +368,8 @@ fn nydusd_serves_the_new_blob() {
     if Command::new("nydusd").arg("--version").output().is_err() {
         return skip(TEST, &Skip("nydusd is not installed".into()));
     }
-    let root = std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-    if !root || !Path::new("/dev/fuse").exists() {
-        return skip(TEST, &Skip("FUSE mounts need root and /dev/fuse".into()));
+    if let Err(reason) = fuse_mounts_allowed() {
+        return skip(TEST, &reason);
     }
     for image in [
         "v6-zstd",
@@ -480,11 +402,12 @@ fn nydusd_serves_the_new_blob() {
         let boot_path = work.path().join("boot");
         std::fs::write(&boot_path, &plan.bootstrap).unwrap();
         let v5 = image.starts_with("v5");
-        let mount = match Nydusd::mount(work.path(), &boot_path, &blobs_dir, v5) {
-            Ok(m) => m,
-            Err(e) => panic!("{image}: {e}"),
-        };
-        let read = |p: &str| std::fs::read(mount.point.join(p));
+        let mount =
+            match Nydusd::mount(Path::new("nydusd"), work.path(), &boot_path, &blobs_dir, v5) {
+                Ok(m) => m,
+                Err(e) => panic!("{image}: {e}"),
+            };
+        let read = |p: &str| std::fs::read(mount.point().join(p));
         assert!(
             read("sizes/three-chunks").unwrap() == replaced,
             "{image}: nydusd serves other bytes"

@@ -14,6 +14,7 @@ use nyscan_rafs::{
     BlobFeatures, BlobInfo, BlobMeta, Bootstrap, Chunk, ChunkFlags, FileKind, FormatVersion,
     Timestamp,
 };
+use nyscan_testutil::nydusd::{Nydusd, fuse_mounts_allowed};
 use nyscan_testutil::tree::{self as tt, compare, mtime_comparable, source_tree};
 use nyscan_testutil::{Skip, skip};
 
@@ -834,88 +835,6 @@ fn create_dir_all_and_chunks_by_digest() {
 
 // ---- nydusd ----
 
-/// A nydusd FUSE mount of a bootstrap, unmounted and stopped on drop.
-struct Nydusd {
-    point: PathBuf,
-    child: std::process::Child,
-}
-
-impl Nydusd {
-    /// Mounts `boot` with the blobs of `blob_dir`; `validate` checks v5 inode digests
-    /// (nydusd refuses the option for v6).
-    fn mount(
-        nydusd: &Path,
-        work: &Path,
-        boot: &Path,
-        blob_dir: &Path,
-        validate: bool,
-    ) -> Result<Nydusd, String> {
-        let point = work.join("mnt");
-        std::fs::create_dir_all(&point).unwrap();
-        let config = work.join("nydusd.json");
-        let cache = work.join("cache");
-        std::fs::create_dir_all(&cache).unwrap();
-        let json = format!(
-            r#"{{"device":{{"backend":{{"type":"localfs","config":{{"dir":"{}"}}}},
-               "cache":{{"type":"blobcache","config":{{"work_dir":"{}"}}}}}},
-               "mode":"direct","digest_validate":{},"enable_xattr":true,"iostats_files":false}}"#,
-            blob_dir.display(),
-            cache.display(),
-            validate
-        );
-        std::fs::write(&config, json).unwrap();
-        let log = work.join("nydusd.log");
-        let child = Command::new(nydusd)
-            .arg("--config")
-            .arg(&config)
-            .arg("--mountpoint")
-            .arg(&point)
-            .arg("--bootstrap")
-            .arg(boot)
-            .args(["--rlimit-nofile", "0", "--log-level", "warn"])
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(std::fs::File::create(work.join("nydusd.err")).unwrap())
-            .spawn()
-            .map_err(|e| format!("nydusd does not start: {e}"))?;
-        let mut mount = Nydusd { point, child };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !mount.mounted() {
-            if let Ok(Some(status)) = mount.child.try_wait() {
-                let err = std::fs::read_to_string(work.join("nydusd.err")).unwrap_or_default();
-                return Err(format!("nydusd exited ({status}): {err}"));
-            }
-            if std::time::Instant::now() > deadline {
-                return Err("nydusd did not mount within 20 s".into());
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Ok(mount)
-    }
-
-    fn mounted(&self) -> bool {
-        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-        let point = self.point.to_str().unwrap();
-        info.lines().any(|l| l.split(' ').nth(4) == Some(point))
-    }
-}
-
-impl Drop for Nydusd {
-    fn drop(&mut self) {
-        for args in [&["-u"][..], &["-uz"][..]] {
-            if !self.mounted() {
-                break;
-            }
-            let _ = Command::new("fusermount")
-                .args(args)
-                .arg(&self.point)
-                .stderr(std::process::Stdio::null())
-                .status();
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn nydusd_serves_edited_images_with_validated_digests() {
     const TEST: &str = "nydusd_serves_edited_images_with_validated_digests";
@@ -927,12 +846,8 @@ fn nydusd_serves_edited_images_with_validated_digests() {
         Ok(d) => d,
         Err(s) => return skip(TEST, &s),
     };
-    let root = std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-    if !root || !Path::new("/dev/fuse").exists() {
-        return skip(TEST, &Skip("FUSE mounts need root and /dev/fuse".into()));
+    if let Err(reason) = fuse_mounts_allowed() {
+        return skip(TEST, &reason);
     }
     for name in ["v5-lz4", "v6-zstd", "v5-merged", "v6-merged"] {
         let bytes = boot_bytes(name);
@@ -1008,8 +923,8 @@ fn nydusd_serves_edited_images_with_validated_digests() {
         let blobs = shared.join(name).join("blobs");
         let mount = Nydusd::mount(&nydusd, work.path(), &path, &blobs, v5)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let served = tt::dir_tree(&mount.point);
-        let point = mount.point.clone();
+        let served = tt::dir_tree(mount.point());
+        let point = mount.point().to_path_buf();
         drop(mount);
         let mounted = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
         assert!(

@@ -10,6 +10,7 @@
 //! - [`tree`]: trees read from tars or unpacked directories, compared field by field.
 //! - [`build`]: Nydus images built with the official `nydus-image`, test trees built by
 //!   scripts and cached by content.
+//! - [`nydusd`]: the official `nydusd` serving a bootstrap over FUSE, unmounted on drop.
 //!
 //! Tests that need the registry skip when it is not installed:
 //!
@@ -32,6 +33,7 @@
 pub mod build;
 pub mod client;
 mod http;
+pub mod nydusd;
 mod proxy;
 mod registry;
 mod server;

@@ -5,25 +5,18 @@
 //! or `.egg-info/METADATA` is read (at most [`MAX_PKG_INFO`] bytes, inflated under the same
 //! checks as every zip member) and its header block parsed with the Python metadata parser
 //! of [`crate::lang`]. An egg without such a member yields nothing; one whose header lacks
-//! `Name` or `Version` is invalid, as in Trivy. Licenses are not read from eggs yet (the
-//! license rules live in `lang::python` and are not shared; see the module docs there).
+//! `Name` or `Version` is invalid, as in Trivy. Name, version, licenses and purl follow the
+//! rules of the `python-pkg` analyzer (see [`crate::lang::PythonPackageAnalyzer`]).
 
 use crate::analyzer::{AnalyzeError, Analyzer, Context, FileMeta, Findings, Initial};
+use crate::archive::selected_archive;
 use crate::archive::zip::{self, InflateBudget, ZipArchive};
-use crate::archive::{ARCHIVE_HEAD, ARCHIVE_TAIL};
 use crate::bytes::ByteSource;
-use crate::lang::{parse_metadata_header, purl};
-use crate::package::{Package, PackageType};
+use crate::lang::{EGG_SUFFIXES, metadata_package, package_findings, parse_metadata_header};
+use crate::package::Package;
 
 /// Largest `PKG-INFO` member read.
 pub const MAX_PKG_INFO: u64 = 16 << 20;
-
-const PKG_INFO_SUFFIXES: &[&str] = &[
-    "EGG-INFO/PKG-INFO",
-    ".egg-info",
-    ".egg-info/PKG-INFO",
-    ".egg-info/METADATA",
-];
 
 /// The Python egg analyzer.
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,11 +32,7 @@ impl Analyzer for PythonEgg {
     }
 
     fn select(&self, path: &str, meta: &FileMeta) -> Option<Initial> {
-        let regular = meta.mode & 0o170000 == 0o100000;
-        (regular && path.ends_with(".egg")).then_some(Initial::HeadTail {
-            head: ARCHIVE_HEAD,
-            tail: ARCHIVE_TAIL,
-        })
+        selected_archive(meta, path.ends_with(".egg"))
     }
 
     fn analyze(
@@ -52,10 +41,9 @@ impl Analyzer for PythonEgg {
         data: &dyn ByteSource,
         _context: &Context,
     ) -> Result<Findings, AnalyzeError> {
-        Ok(Findings {
-            packages: egg_package(data, path)?.into_iter().collect(),
-            ..Findings::default()
-        })
+        Ok(package_findings(
+            egg_package(data, path)?.into_iter().collect(),
+        ))
     }
 }
 
@@ -65,31 +53,17 @@ pub fn egg_package(data: &dyn ByteSource, path: &str) -> Result<Option<Package>,
     let Some(entry) = zip
         .entries()
         .iter()
-        .find(|e| PKG_INFO_SUFFIXES.iter().any(|s| e.name.ends_with(s)))
+        .find(|e| EGG_SUFFIXES.iter().any(|s| e.name.ends_with(s)))
     else {
         return Ok(None);
     };
     let mut budget = InflateBudget::new(MAX_PKG_INFO);
     let bytes = zip::read_member(data, entry, MAX_PKG_INFO, &mut budget)?;
     let fields = parse_metadata_header(&bytes)?;
-    let name = fields.get("name").unwrap_or_default();
-    let version = fields.get("version").unwrap_or_default();
-    if name.is_empty() || version.is_empty() {
-        return Err(AnalyzeError::Invalid(format!(
-            "{path}: {} has no Name or no Version",
-            entry.name
-        )));
-    }
-    Ok(Some(Package {
-        kind: PackageType::PythonPkg,
-        name: name.to_owned(),
-        version: version.to_owned(),
-        arch: None,
-        source: None,
-        licenses: Vec::new(),
-        purl: purl::pypi(name, version),
-        locations: vec![path.to_owned()],
-    }))
+    let found = metadata_package(&fields, path).ok_or_else(|| {
+        AnalyzeError::Invalid(format!("{path}: {} has no Name or no Version", entry.name))
+    })?;
+    Ok(Some(found))
 }
 
 #[cfg(test)]
@@ -97,6 +71,7 @@ mod tests {
     use super::*;
     use crate::archive::testzip::{Member, build_zip};
     use crate::archive::zip::in_memory as mem;
+    use crate::package::PackageType;
 
     #[test]
     fn egg_pkg_info_gives_the_package() {
@@ -119,6 +94,8 @@ mod tests {
         );
         assert_eq!(pkg.purl, "pkg:pypi/kitchen-sink@1.2.6");
         assert_eq!(pkg.kind, PackageType::PythonPkg);
+        assert_eq!(pkg.licenses, ["LGPLv2+"]);
+        assert_eq!(pkg.locations, ["usr/lib/python2.7/kitchen-1.2.6-py2.7.egg"]);
         let none = build_zip(&[Member::stored("a.py", b"")], b"");
         assert_eq!(egg_package(&mem(&none), "x.egg").unwrap(), None);
         let nameless = build_zip(&[Member::stored("EGG-INFO/PKG-INFO", b"Version: 1\n")], b"");

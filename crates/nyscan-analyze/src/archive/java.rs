@@ -51,8 +51,9 @@ use crate::archive::java_meta::{
     parse_pom_properties,
 };
 use crate::archive::zip::{self, InflateBudget, ZipArchive, ZipEntry, ZipError};
-use crate::archive::{ARCHIVE_HEAD, ARCHIVE_TAIL, base_name};
+use crate::archive::{base_name, selected_archive};
 use crate::bytes::{ByteSource, Need};
+use crate::lang::package_findings;
 use crate::os::purl;
 use crate::package::{Package, PackageType};
 
@@ -87,11 +88,7 @@ impl Analyzer for JavaArchive {
     }
 
     fn select(&self, path: &str, meta: &FileMeta) -> Option<Initial> {
-        let regular = meta.mode & 0o170000 == 0o100000;
-        (regular && is_java_archive_name(path)).then_some(Initial::HeadTail {
-            head: ARCHIVE_HEAD,
-            tail: ARCHIVE_TAIL,
-        })
+        selected_archive(meta, is_java_archive_name(path))
     }
 
     fn analyze(
@@ -100,11 +97,7 @@ impl Analyzer for JavaArchive {
         data: &dyn ByteSource,
         _context: &Context,
     ) -> Result<Findings, AnalyzeError> {
-        let scan = scan_java_archive(data, path)?;
-        Ok(Findings {
-            packages: scan.packages,
-            ..Findings::default()
-        })
+        Ok(package_findings(scan_java_archive(data, path)?.packages))
     }
 }
 
@@ -453,6 +446,7 @@ mod tests {
     use super::*;
     use crate::archive::testzip::{Member as M, build_zip};
     use crate::archive::zip::in_memory as mem;
+    use crate::archive::{ARCHIVE_HEAD, ARCHIVE_TAIL};
     use crate::bytes::FileView;
 
     fn noise(len: usize) -> Vec<u8> {

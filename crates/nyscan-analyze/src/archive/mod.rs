@@ -6,7 +6,8 @@
 //! first [`ARCHIVE_HEAD`] bytes (where a jar's `META-INF/MANIFEST.MF` usually is) and the
 //! last [`ARCHIVE_TAIL`] (the end record, and often the whole central directory).
 
-use crate::analyzer::Analyzer;
+use crate::analyzer::{Analyzer, FileMeta, Initial};
+use crate::lang::is_regular;
 
 pub mod egg;
 pub mod java;
@@ -23,6 +24,16 @@ pub const ARCHIVE_TAIL: u64 = 64 << 10;
 /// The analyzers of this module.
 pub fn analyzers() -> Vec<Box<dyn Analyzer>> {
     vec![Box::new(java::JavaArchive), Box::new(egg::PythonEgg)]
+}
+
+/// The selection shared by the archive analyzers: a regular file whose name the analyzer
+/// wants (`name_wanted`), started from its first [`ARCHIVE_HEAD`] and last [`ARCHIVE_TAIL`]
+/// bytes.
+pub(crate) fn selected_archive(meta: &FileMeta, name_wanted: bool) -> Option<Initial> {
+    (is_regular(meta) && name_wanted).then_some(Initial::HeadTail {
+        head: ARCHIVE_HEAD,
+        tail: ARCHIVE_TAIL,
+    })
 }
 
 /// The last component of a `/`-separated name (a trailing `/` ignored, as Go's

@@ -22,7 +22,7 @@
 use crate::analyzer::{AnalyzeError, Analyzer, Context, FileMeta, Findings, Initial};
 use crate::binary::elf::{Elf, ElfError, Sections};
 use crate::binary::go_buildinfo::{self, BuildInfo, GoError};
-use crate::binary::{go_ldflags, go_symbols, go_version, selected_executable};
+use crate::binary::{executable_findings, go_ldflags, go_symbols, go_version, selected_executable};
 use crate::bytes::ByteSource;
 use crate::os::purl;
 use crate::package::{Package, PackageType};
@@ -50,14 +50,8 @@ impl Analyzer for GoBinary {
         data: &dyn ByteSource,
         _context: &Context,
     ) -> Result<Findings, AnalyzeError> {
-        let packages = match go_packages(data, path) {
-            Ok(packages) => packages,
-            Err(GoError::NotGo | GoError::Elf(ElfError::NotElf)) => Vec::new(),
-            Err(e) => return Err(e.into()),
-        };
-        Ok(Findings {
-            packages,
-            ..Findings::default()
+        executable_findings(go_packages(data, path), |e| {
+            matches!(e, GoError::NotGo | GoError::Elf(ElfError::NotElf))
         })
     }
 }

@@ -14,7 +14,9 @@
 //! - Without a `.go.buildinfo` section, the data segment is searched for the build
 //!   information only when the file has no section headers at all (see [`go_buildinfo`]).
 
-use crate::analyzer::{Analyzer, FileMeta, Initial};
+use crate::analyzer::{AnalyzeError, Analyzer, FileMeta, Findings, Initial};
+use crate::lang::package_findings;
+use crate::package::Package;
 
 pub mod elf;
 pub mod go_buildinfo;
@@ -46,6 +48,20 @@ pub fn is_executable(path: &str, meta: &FileMeta) -> bool {
 /// The selection shared by the executable analyzers.
 pub(crate) fn selected_executable(path: &str, meta: &FileMeta) -> Option<Initial> {
     is_executable(path, meta).then_some(Initial::Head(HEAD_BYTES))
+}
+
+/// The findings of an executable analyzer from what its reader returned: the packages, or
+/// none when `is_other_kind` says the error only means the file is not the kind the analyzer
+/// reads (not ELF, not a Go binary, no audit data); other errors are the analyzer's.
+pub(crate) fn executable_findings<E: Into<AnalyzeError>>(
+    read: Result<Vec<Package>, E>,
+    is_other_kind: impl FnOnce(&E) -> bool,
+) -> Result<Findings, AnalyzeError> {
+    match read {
+        Ok(packages) => Ok(package_findings(packages)),
+        Err(e) if is_other_kind(&e) => Ok(Findings::default()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::analyzer::{AnalyzeError, Analyzer, Context, FileMeta, Findings, Initial};
 use crate::binary::elf::{Elf, ElfError, Sections};
-use crate::binary::selected_executable;
+use crate::binary::{executable_findings, selected_executable};
 use crate::bytes::ByteSource;
 use crate::os::purl;
 use crate::package::{Package, PackageType};
@@ -90,14 +90,11 @@ impl Analyzer for RustBinary {
         data: &dyn ByteSource,
         _context: &Context,
     ) -> Result<Findings, AnalyzeError> {
-        let packages = match rust_packages(data, path) {
-            Ok(packages) => packages,
-            Err(AuditError::NotAuditable | AuditError::Elf(ElfError::NotElf)) => Vec::new(),
-            Err(e) => return Err(e.into()),
-        };
-        Ok(Findings {
-            packages,
-            ..Findings::default()
+        executable_findings(rust_packages(data, path), |e| {
+            matches!(
+                e,
+                AuditError::NotAuditable | AuditError::Elf(ElfError::NotElf)
+            )
         })
     }
 }

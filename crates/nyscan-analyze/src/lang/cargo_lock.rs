@@ -10,13 +10,16 @@ use serde::Deserialize;
 
 use crate::analyzer::{AnalyzeError, Analyzer, Context, FileMeta, Findings, Initial};
 use crate::bytes::ByteSource;
-use crate::package::PackageType;
+use crate::package::{Package, PackageType};
 
-use super::{base_name, is_regular, package, purl, read_whole, whole_up_to};
+use super::{WholeFile, base_name, package, purl};
 
-/// The largest `Cargo.lock` read.
-const MAX_SIZE: u64 = 64 * 1024 * 1024;
 const WHAT: &str = "Cargo.lock";
+/// Lock files are read whole, up to 64 MiB.
+const FILE: WholeFile = WholeFile {
+    what: WHAT,
+    max_size: 64 * 1024 * 1024,
+};
 
 /// Rust crates from `Cargo.lock`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -46,7 +49,7 @@ impl Analyzer for CargoLockAnalyzer {
     }
 
     fn select(&self, path: &str, meta: &FileMeta) -> Option<Initial> {
-        (is_regular(meta) && base_name(path) == "Cargo.lock").then(|| whole_up_to(meta, MAX_SIZE))
+        FILE.select(meta, || base_name(path) == "Cargo.lock")
     }
 
     fn analyze(
@@ -55,32 +58,32 @@ impl Analyzer for CargoLockAnalyzer {
         data: &dyn ByteSource,
         _context: &Context,
     ) -> Result<Findings, AnalyzeError> {
-        let bytes = read_whole(data, MAX_SIZE, WHAT)?;
-        let text = std::str::from_utf8(&bytes).map_err(|e| {
-            AnalyzeError::Invalid(format!("{WHAT}: not UTF-8 at byte {}", e.valid_up_to()))
-        })?;
-        let lock: Lockfile = toml::from_str(text)
-            .map_err(|e| AnalyzeError::Invalid(format!("{WHAT}: {}", e.to_string().trim_end())))?;
-        let packages = lock
-            .package
-            .iter()
-            .filter(|p| !p.name.is_empty())
-            .map(|p| {
-                package(
-                    PackageType::Cargo,
-                    &p.name,
-                    &p.version,
-                    Vec::new(),
-                    purl::plain("cargo", &p.name, &p.version),
-                    path,
-                )
-            })
-            .collect();
-        Ok(Findings {
-            packages,
-            ..Findings::default()
-        })
+        FILE.analyze(data, |bytes| locked_packages(path, bytes))
     }
+}
+
+/// The packages locked in the `Cargo.lock` `bytes` at image path `path`.
+fn locked_packages(path: &str, bytes: &[u8]) -> Result<Vec<Package>, AnalyzeError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        AnalyzeError::Invalid(format!("{WHAT}: not UTF-8 at byte {}", e.valid_up_to()))
+    })?;
+    let lock: Lockfile = toml::from_str(text)
+        .map_err(|e| AnalyzeError::Invalid(format!("{WHAT}: {}", e.to_string().trim_end())))?;
+    Ok(lock
+        .package
+        .iter()
+        .filter(|p| !p.name.is_empty())
+        .map(|p| {
+            package(
+                PackageType::Cargo,
+                &p.name,
+                &p.version,
+                Vec::new(),
+                purl::plain("cargo", &p.name, &p.version),
+                path,
+            )
+        })
+        .collect())
 }
 
 #[cfg(test)]

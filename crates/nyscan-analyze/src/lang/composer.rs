@@ -13,17 +13,19 @@ use serde_json::Value;
 
 use crate::analyzer::{AnalyzeError, Analyzer, Context, FileMeta, Findings, Initial};
 use crate::bytes::ByteSource;
-use crate::package::PackageType;
+use crate::package::{Package, PackageType};
 
 use super::license::split_licenses;
 use super::{
-    base_name, first_json_value, is_regular, json_field, json_kind, json_string_field, package,
-    purl, read_whole, whole_up_to,
+    WholeFile, base_name, first_json_value, json_field, json_kind, json_string_field, package, purl,
 };
 
-/// The largest `installed.json` read.
-const MAX_SIZE: u64 = 64 * 1024 * 1024;
 const WHAT: &str = "installed.json";
+/// `installed.json` is read whole, up to 64 MiB.
+const FILE: WholeFile = WholeFile {
+    what: WHAT,
+    max_size: 64 * 1024 * 1024,
+};
 
 /// PHP packages from Composer's `installed.json`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -39,8 +41,7 @@ impl Analyzer for ComposerInstalledAnalyzer {
     }
 
     fn select(&self, path: &str, meta: &FileMeta) -> Option<Initial> {
-        (is_regular(meta) && base_name(path) == "installed.json")
-            .then(|| whole_up_to(meta, MAX_SIZE))
+        FILE.select(meta, || base_name(path) == "installed.json")
     }
 
     fn analyze(
@@ -49,62 +50,63 @@ impl Analyzer for ComposerInstalledAnalyzer {
         data: &dyn ByteSource,
         _context: &Context,
     ) -> Result<Findings, AnalyzeError> {
-        let bytes = read_whole(data, MAX_SIZE, WHAT)?;
-        let value = first_json_value(&bytes, WHAT)?;
-        let lists: Vec<&Value> = match &value {
-            Value::Array(_) => vec![&value],
-            Value::Object(o) => ["packages", "packages-dev"]
-                .iter()
-                .filter_map(|k| json_field(o, k))
-                .collect(),
+        FILE.analyze(data, |bytes| installed_packages(path, bytes))
+    }
+}
+
+/// The packages listed in the `installed.json` `bytes` at image path `path`.
+fn installed_packages(path: &str, bytes: &[u8]) -> Result<Vec<Package>, AnalyzeError> {
+    let value = first_json_value(bytes, WHAT)?;
+    let lists: Vec<&Value> = match &value {
+        Value::Array(_) => vec![&value],
+        Value::Object(o) => ["packages", "packages-dev"]
+            .iter()
+            .filter_map(|k| json_field(o, k))
+            .collect(),
+        other => {
+            return Err(AnalyzeError::Invalid(format!(
+                "{WHAT}: top level is a {}, not an object or array",
+                json_kind(other)
+            )));
+        }
+    };
+    let mut seen = HashSet::new();
+    let mut packages = Vec::new();
+    for list in lists {
+        let entries = match list {
+            Value::Array(entries) => entries.as_slice(),
+            Value::Null => &[],
             other => {
                 return Err(AnalyzeError::Invalid(format!(
-                    "{WHAT}: top level is a {}, not an object or array",
+                    "{WHAT}: package list is a {}, not an array",
                     json_kind(other)
                 )));
             }
         };
-        let mut seen = HashSet::new();
-        let mut packages = Vec::new();
-        for list in lists {
-            let entries = match list {
-                Value::Array(entries) => entries.as_slice(),
-                Value::Null => &[],
-                other => {
-                    return Err(AnalyzeError::Invalid(format!(
-                        "{WHAT}: package list is a {}, not an array",
-                        json_kind(other)
-                    )));
-                }
+        for (index, entry) in entries.iter().enumerate() {
+            let Value::Object(entry) = entry else {
+                return Err(AnalyzeError::Invalid(format!(
+                    "{WHAT}: package #{index} is a {}, not an object",
+                    json_kind(entry)
+                )));
             };
-            for (index, entry) in entries.iter().enumerate() {
-                let Value::Object(entry) = entry else {
-                    return Err(AnalyzeError::Invalid(format!(
-                        "{WHAT}: package #{index} is a {}, not an object",
-                        json_kind(entry)
-                    )));
-                };
-                let name = json_string_field(entry, "name", WHAT)?;
-                let version = json_string_field(entry, "version", WHAT)?;
-                if name.is_empty() || !seen.insert(name.clone()) {
-                    continue;
-                }
-                let licenses = json_field(entry, "license").map_or_else(Vec::new, licenses);
-                packages.push(package(
-                    PackageType::ComposerVendor,
-                    &name,
-                    &version,
-                    licenses,
-                    purl::composer(&name, &version),
-                    path,
-                ));
+            let name = json_string_field(entry, "name", WHAT)?;
+            let version = json_string_field(entry, "version", WHAT)?;
+            if name.is_empty() || !seen.insert(name.clone()) {
+                continue;
             }
+            let licenses = json_field(entry, "license").map_or_else(Vec::new, licenses);
+            packages.push(package(
+                PackageType::ComposerVendor,
+                &name,
+                &version,
+                licenses,
+                purl::composer(&name, &version),
+                path,
+            ));
         }
-        Ok(Findings {
-            packages,
-            ..Findings::default()
-        })
     }
+    Ok(packages)
 }
 
 fn licenses(value: &Value) -> Vec<String> {

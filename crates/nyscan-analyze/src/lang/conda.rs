@@ -13,17 +13,17 @@ use serde_json::Value;
 
 use crate::analyzer::{AnalyzeError, Analyzer, Context, FileMeta, Findings, Initial};
 use crate::bytes::ByteSource;
-use crate::package::PackageType;
+use crate::package::{Package, PackageType};
 
 use super::license::split_licenses;
-use super::{
-    first_json_value, is_regular, json_kind, json_string_field, package, purl, read_whole,
-    whole_up_to,
-};
+use super::{WholeFile, first_json_value, json_kind, json_string_field, package, purl};
 
-/// The largest conda-meta record read.
-const MAX_SIZE: u64 = 64 * 1024 * 1024;
 const WHAT: &str = "conda-meta record";
+/// Records are read whole, up to 64 MiB.
+const FILE: WholeFile = WholeFile {
+    what: WHAT,
+    max_size: 64 * 1024 * 1024,
+};
 
 static PATH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r".*/envs/.+/conda-meta/.+-.+-.+\.json").expect("conda path pattern is valid")
@@ -43,7 +43,7 @@ impl Analyzer for CondaMetaAnalyzer {
     }
 
     fn select(&self, path: &str, meta: &FileMeta) -> Option<Initial> {
-        (is_regular(meta) && PATH.is_match(path)).then(|| whole_up_to(meta, MAX_SIZE))
+        FILE.select(meta, || PATH.is_match(path))
     }
 
     fn analyze(
@@ -52,34 +52,35 @@ impl Analyzer for CondaMetaAnalyzer {
         data: &dyn ByteSource,
         _context: &Context,
     ) -> Result<Findings, AnalyzeError> {
-        let bytes = read_whole(data, MAX_SIZE, WHAT)?;
-        let value = first_json_value(&bytes, WHAT)?;
-        let Value::Object(record) = &value else {
-            return Err(AnalyzeError::Invalid(format!(
-                "{WHAT}: top level is a {}, not an object",
-                json_kind(&value)
-            )));
-        };
-        let name = json_string_field(record, "name", WHAT)?;
-        let version = json_string_field(record, "version", WHAT)?;
-        let license = json_string_field(record, "license", WHAT)?;
-        if name.is_empty() || version.is_empty() {
-            return Err(AnalyzeError::Invalid(format!(
-                "{WHAT}: no name or no version"
-            )));
-        }
-        Ok(Findings {
-            packages: vec![package(
-                PackageType::CondaPkg,
-                &name,
-                &version,
-                split_licenses(&license),
-                purl::plain("conda", &name, &version),
-                path,
-            )],
-            ..Findings::default()
-        })
+        FILE.analyze(data, |bytes| conda_package(path, bytes))
     }
+}
+
+/// The package of the conda-meta record `bytes` at image path `path`.
+fn conda_package(path: &str, bytes: &[u8]) -> Result<Vec<Package>, AnalyzeError> {
+    let value = first_json_value(bytes, WHAT)?;
+    let Value::Object(record) = &value else {
+        return Err(AnalyzeError::Invalid(format!(
+            "{WHAT}: top level is a {}, not an object",
+            json_kind(&value)
+        )));
+    };
+    let name = json_string_field(record, "name", WHAT)?;
+    let version = json_string_field(record, "version", WHAT)?;
+    let license = json_string_field(record, "license", WHAT)?;
+    if name.is_empty() || version.is_empty() {
+        return Err(AnalyzeError::Invalid(format!(
+            "{WHAT}: no name or no version"
+        )));
+    }
+    Ok(vec![package(
+        PackageType::CondaPkg,
+        &name,
+        &version,
+        split_licenses(&license),
+        purl::plain("conda", &name, &version),
+        path,
+    )])
 }
 
 #[cfg(test)]

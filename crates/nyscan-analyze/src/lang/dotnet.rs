@@ -13,15 +13,16 @@ use serde_json::{Map, Value};
 
 use crate::analyzer::{AnalyzeError, Analyzer, Context, FileMeta, Findings, Initial};
 use crate::bytes::ByteSource;
-use crate::package::PackageType;
+use crate::package::{Package, PackageType};
 
-use super::{
-    first_json_value, is_regular, json_field, json_kind, package, purl, read_whole, whole_up_to,
-};
+use super::{WholeFile, first_json_value, json_field, json_kind, package, purl};
 
-/// The largest `*.deps.json` read.
-const MAX_SIZE: u64 = 64 * 1024 * 1024;
 const WHAT: &str = "deps.json";
+/// `*.deps.json` files are read whole, up to 64 MiB.
+const FILE: WholeFile = WholeFile {
+    what: WHAT,
+    max_size: 64 * 1024 * 1024,
+};
 const RUNTIME_PACK_PREFIX: &str = "runtimepack.";
 
 /// .NET packages from `*.deps.json`.
@@ -38,7 +39,7 @@ impl Analyzer for DotnetDepsAnalyzer {
     }
 
     fn select(&self, path: &str, meta: &FileMeta) -> Option<Initial> {
-        (is_regular(meta) && path.ends_with(".deps.json")).then(|| whole_up_to(meta, MAX_SIZE))
+        FILE.select(meta, || path.ends_with(".deps.json"))
     }
 
     fn analyze(
@@ -47,96 +48,97 @@ impl Analyzer for DotnetDepsAnalyzer {
         data: &dyn ByteSource,
         _context: &Context,
     ) -> Result<Findings, AnalyzeError> {
-        let bytes = read_whole(data, MAX_SIZE, WHAT)?;
-        let value = first_json_value(&bytes, WHAT)?;
-        let Value::Object(root) = &value else {
+        FILE.analyze(data, |bytes| dependency_packages(path, bytes))
+    }
+}
+
+/// The packages of the `*.deps.json` `bytes` at image path `path`.
+fn dependency_packages(path: &str, bytes: &[u8]) -> Result<Vec<Package>, AnalyzeError> {
+    let value = first_json_value(bytes, WHAT)?;
+    let Value::Object(root) = &value else {
+        return Err(AnalyzeError::Invalid(format!(
+            "{WHAT}: top level is a {}, not an object",
+            json_kind(&value)
+        )));
+    };
+    let libraries = object_field(root, "libraries")?;
+    let target_name = match object_field(root, "runtimeTarget")?.and_then(|t| json_field(t, "name"))
+    {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => {
             return Err(AnalyzeError::Invalid(format!(
-                "{WHAT}: top level is a {}, not an object",
-                json_kind(&value)
+                "{WHAT}: runtimeTarget.name is a {}",
+                json_kind(other)
             )));
+        }
+    };
+    let target = match object_field(root, "targets")? {
+        Some(targets) => match targets.get(&target_name) {
+            Some(Value::Object(t)) => Some(runtime_keys(t)?),
+            Some(Value::Null) | None => None,
+            Some(other) => {
+                return Err(AnalyzeError::Invalid(format!(
+                    "{WHAT}: targets.{target_name} is a {}",
+                    json_kind(other)
+                )));
+            }
+        },
+        None => None,
+    };
+
+    let mut packages = Vec::new();
+    for (key, library) in libraries.into_iter().flatten() {
+        let Some((name, version)) = key.split_once('/') else {
+            continue;
         };
-        let libraries = object_field(root, "libraries")?;
-        let target_name =
-            match object_field(root, "runtimeTarget")?.and_then(|t| json_field(t, "name")) {
-                None | Some(Value::Null) => String::new(),
-                Some(Value::String(s)) => s.clone(),
+        let kind = match library {
+            Value::Object(l) => match json_field(l, "type") {
+                Some(Value::String(s)) => s.as_str(),
+                None | Some(Value::Null) => "",
                 Some(other) => {
                     return Err(AnalyzeError::Invalid(format!(
-                        "{WHAT}: runtimeTarget.name is a {}",
-                        json_kind(other)
-                    )));
-                }
-            };
-        let target = match object_field(root, "targets")? {
-            Some(targets) => match targets.get(&target_name) {
-                Some(Value::Object(t)) => Some(runtime_keys(t)?),
-                Some(Value::Null) | None => None,
-                Some(other) => {
-                    return Err(AnalyzeError::Invalid(format!(
-                        "{WHAT}: targets.{target_name} is a {}",
+                        "{WHAT}: libraries.{key}.type is a {}",
                         json_kind(other)
                     )));
                 }
             },
-            None => None,
+            Value::Null => "",
+            other => {
+                return Err(AnalyzeError::Invalid(format!(
+                    "{WHAT}: libraries.{key} is a {}",
+                    json_kind(other)
+                )));
+            }
         };
-
-        let mut packages = Vec::new();
-        for (key, library) in libraries.into_iter().flatten() {
-            let Some((name, version)) = key.split_once('/') else {
-                continue;
-            };
-            let kind = match library {
-                Value::Object(l) => match json_field(l, "type") {
-                    Some(Value::String(s)) => s.as_str(),
-                    None | Some(Value::Null) => "",
-                    Some(other) => {
-                        return Err(AnalyzeError::Invalid(format!(
-                            "{WHAT}: libraries.{key}.type is a {}",
-                            json_kind(other)
-                        )));
-                    }
-                },
-                Value::Null => "",
-                other => {
-                    return Err(AnalyzeError::Invalid(format!(
-                        "{WHAT}: libraries.{key} is a {}",
-                        json_kind(other)
-                    )));
-                }
-            };
-            if !["package", "project", "runtimepack"]
-                .iter()
-                .any(|k| kind.eq_ignore_ascii_case(k))
-            {
-                continue;
-            }
-            let name = name.strip_prefix(RUNTIME_PACK_PREFIX).unwrap_or(name);
-            if let Some(target) = &target {
-                let is_runtime = target
-                    .get(&(name.to_string(), version.to_string()))
-                    .copied()
-                    .unwrap_or(true);
-                if !is_runtime {
-                    continue;
-                }
-            }
-            packages.push(package(
-                PackageType::DotnetCore,
-                name,
-                version,
-                Vec::new(),
-                purl::plain("nuget", name, version),
-                path,
-            ));
+        if !["package", "project", "runtimepack"]
+            .iter()
+            .any(|k| kind.eq_ignore_ascii_case(k))
+        {
+            continue;
         }
-        packages.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
-        packages.dedup_by(|a, b| a.name == b.name && a.version == b.version);
-        Ok(Findings {
-            packages,
-            ..Findings::default()
-        })
+        let name = name.strip_prefix(RUNTIME_PACK_PREFIX).unwrap_or(name);
+        if let Some(target) = &target {
+            let is_runtime = target
+                .get(&(name.to_string(), version.to_string()))
+                .copied()
+                .unwrap_or(true);
+            if !is_runtime {
+                continue;
+            }
+        }
+        packages.push(package(
+            PackageType::DotnetCore,
+            name,
+            version,
+            Vec::new(),
+            purl::plain("nuget", name, version),
+            path,
+        ));
     }
+    packages.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+    packages.dedup_by(|a, b| a.name == b.name && a.version == b.version);
+    Ok(packages)
 }
 
 /// An object-valued field (absent or null is `None`, other types an error).

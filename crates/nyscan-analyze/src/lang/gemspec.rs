@@ -14,11 +14,14 @@ use crate::bytes::ByteSource;
 use crate::package::PackageType;
 
 use super::license::split_licenses;
-use super::{is_regular, package, purl, read_whole, whole_up_to};
+use super::{WholeFile, package, purl};
 
-/// The largest gemspec read.
-const MAX_SIZE: u64 = 4 * 1024 * 1024;
 const WHAT: &str = "gemspec";
+/// Gemspecs are read whole, up to 4 MiB.
+const FILE: WholeFile = WholeFile {
+    what: WHAT,
+    max_size: 4 * 1024 * 1024,
+};
 
 fn pattern(re: &str) -> Regex {
     Regex::new(re).expect("gemspec pattern is valid")
@@ -45,7 +48,7 @@ impl Analyzer for GemspecAnalyzer {
     }
 
     fn select(&self, path: &str, meta: &FileMeta) -> Option<Initial> {
-        (is_regular(meta) && PATH.is_match(path)).then(|| whole_up_to(meta, MAX_SIZE))
+        FILE.select(meta, || PATH.is_match(path))
     }
 
     fn analyze(
@@ -54,18 +57,16 @@ impl Analyzer for GemspecAnalyzer {
         data: &dyn ByteSource,
         _context: &Context,
     ) -> Result<Findings, AnalyzeError> {
-        let bytes = read_whole(data, MAX_SIZE, WHAT)?;
-        let spec = parse_gemspec(&String::from_utf8_lossy(&bytes))?;
-        Ok(Findings {
-            packages: vec![package(
+        FILE.analyze(data, |bytes| {
+            let spec = parse_gemspec(&String::from_utf8_lossy(bytes))?;
+            Ok(vec![package(
                 PackageType::Gemspec,
                 &spec.name,
                 &spec.version,
                 split_licenses(&spec.license),
                 purl::plain("gem", &spec.name, &spec.version),
                 path,
-            )],
-            ..Findings::default()
+            )])
         })
     }
 }

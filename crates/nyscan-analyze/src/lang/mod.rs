@@ -31,6 +31,7 @@ mod license;
 mod node;
 pub mod purl;
 mod python;
+mod whole;
 
 pub use cargo_lock::CargoLockAnalyzer;
 pub use composer::ComposerInstalledAnalyzer;
@@ -38,7 +39,9 @@ pub use conda::CondaMetaAnalyzer;
 pub use dotnet::DotnetDepsAnalyzer;
 pub use gemspec::GemspecAnalyzer;
 pub use node::{NodePackageAnalyzer, PackageJson, parse_package_json};
+pub(crate) use python::{EGG_SUFFIXES, metadata_package};
 pub use python::{MetadataFields, PythonPackageAnalyzer, parse_metadata_header};
+pub(crate) use whole::{WholeFile, package_findings};
 
 /// The analyzers of this module.
 pub fn analyzers() -> Vec<Box<dyn Analyzer>> {

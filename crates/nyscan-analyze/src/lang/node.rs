@@ -18,13 +18,16 @@ use crate::bytes::ByteSource;
 use crate::package::PackageType;
 
 use super::{
-    base_name, first_json_value, is_regular, json_field, json_kind, json_string_field, package,
-    purl, read_whole, whole_up_to,
+    WholeFile, base_name, first_json_value, json_field, json_kind, json_string_field, package, purl,
 };
 
+const WHAT: &str = "package.json";
 /// The largest `package.json` read.
 const MAX_SIZE: u64 = 16 * 1024 * 1024;
-const WHAT: &str = "package.json";
+const FILE: WholeFile = WholeFile {
+    what: WHAT,
+    max_size: MAX_SIZE,
+};
 
 static VALID_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(@[A-Za-z0-9._-]+/)?[A-Za-z0-9._-]+$").expect("name pattern is valid")
@@ -44,7 +47,7 @@ impl Analyzer for NodePackageAnalyzer {
     }
 
     fn select(&self, path: &str, meta: &FileMeta) -> Option<Initial> {
-        (is_regular(meta) && base_name(path) == "package.json").then(|| whole_up_to(meta, MAX_SIZE))
+        FILE.select(meta, || base_name(path) == "package.json")
     }
 
     fn analyze(
@@ -53,20 +56,18 @@ impl Analyzer for NodePackageAnalyzer {
         data: &dyn ByteSource,
         _context: &Context,
     ) -> Result<Findings, AnalyzeError> {
-        let bytes = read_whole(data, MAX_SIZE, WHAT)?;
-        let Some(found) = parse_package_json(&bytes)? else {
-            return Ok(Findings::default());
-        };
-        Ok(Findings {
-            packages: vec![package(
+        FILE.analyze(data, |bytes| {
+            let Some(found) = parse_package_json(bytes)? else {
+                return Ok(Vec::new());
+            };
+            Ok(vec![package(
                 PackageType::NodePkg,
                 &found.name,
                 &found.version,
                 found.licenses,
                 purl::npm(&found.name, &found.version),
                 path,
-            )],
-            ..Findings::default()
+            )])
         })
     }
 }

@@ -23,10 +23,10 @@ use std::borrow::Cow;
 
 use crate::analyzer::{AnalyzeError, Analyzer, Context, FileMeta, Findings, Initial};
 use crate::bytes::ByteSource;
-use crate::package::PackageType;
+use crate::package::{Package, PackageType};
 
 use super::license::split_licenses;
-use super::{base_name, is_regular, package, purl};
+use super::{base_name, is_regular, package, package_findings, purl};
 
 /// Bytes read first.
 const FIRST_READ: u64 = 64 * 1024;
@@ -35,8 +35,9 @@ const MAX_HEADER: u64 = 8 * 1024 * 1024;
 /// Growth factor of the read while no blank line was found.
 const GROWTH: u64 = 8;
 
-/// Path suffixes of egg metadata (the `.egg` zip itself is the archive analyzer's).
-const EGG_SUFFIXES: &[&str] = &[
+/// Path suffixes of egg metadata (the `.egg` zip itself is the archive analyzer's, which
+/// looks for the same names inside the zip).
+pub(crate) const EGG_SUFFIXES: &[&str] = &[
     "EGG-INFO/PKG-INFO",
     ".egg-info",
     ".egg-info/PKG-INFO",
@@ -82,26 +83,29 @@ impl Analyzer for PythonPackageAnalyzer {
     ) -> Result<Findings, AnalyzeError> {
         let header = read_header_block(data)?;
         let fields = parse_metadata_header(&header)?;
-        let name = fields.get("name").unwrap_or_default();
-        let version = fields.get("version").unwrap_or_default();
-        if name.is_empty() || version.is_empty() {
-            return Err(AnalyzeError::Invalid(
-                "METADATA header has no Name or no Version".to_string(),
-            ));
-        }
-        let licenses = split_licenses(&declared_license(&fields));
-        Ok(Findings {
-            packages: vec![package(
-                PackageType::PythonPkg,
-                name,
-                version,
-                licenses,
-                purl::pypi(name, version),
-                path,
-            )],
-            ..Findings::default()
-        })
+        let found = metadata_package(&fields, path).ok_or_else(|| {
+            AnalyzeError::Invalid("METADATA header has no Name or no Version".to_string())
+        })?;
+        Ok(package_findings(vec![found]))
     }
+}
+
+/// The package a metadata header declares, located at image path `path`; `None` when the
+/// header has no `Name` or no `Version`. Eggs (zips) use it for the `PKG-INFO` they hold.
+pub(crate) fn metadata_package(fields: &MetadataFields, path: &str) -> Option<Package> {
+    let name = fields.get("name").unwrap_or_default();
+    let version = fields.get("version").unwrap_or_default();
+    if name.is_empty() || version.is_empty() {
+        return None;
+    }
+    Some(package(
+        PackageType::PythonPkg,
+        name,
+        version,
+        split_licenses(&declared_license(fields)),
+        purl::pypi(name, version),
+        path,
+    ))
 }
 
 /// The bytes of the header block (without the blank line), reading no further than needed.
