@@ -2,6 +2,8 @@
 
 use std::collections::HashSet;
 
+use serde::{Deserialize, Serialize};
+
 use crate::bytes::{ByteSource, Need, ReadError};
 use crate::package::{OsInfo, Package};
 
@@ -76,8 +78,9 @@ impl From<Need> for AnalyzeError {
     }
 }
 
-/// What one file contributed.
-#[derive(Debug, Default, Clone)]
+/// What one file contributed. Serializable: the scan cache keeps it on disk (every field is
+/// written, and an entry missing a field is not read back).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Findings {
     /// Packages found.
     pub packages: Vec<Package>,
@@ -92,6 +95,11 @@ pub struct Findings {
     /// Installed OS packages from third-party repositories (by maintainer, as Trivy decides):
     /// their files do not count as owned, so language packages they ship are still reported.
     pub third_party: Vec<String>,
+    /// Secrets found in the file (masked).
+    pub secrets: Vec<crate::secret::SecretFinding>,
+    /// Set when only part of the file was analyzed (a size cap): why. The planner turns it
+    /// into a [`Note`](crate::planner::Note) next to the findings.
+    pub partial: Option<String>,
 }
 
 /// Facts from the earlier phase that a later analyzer may use.

@@ -9,6 +9,10 @@
 //! - [`planner::scan`]: selects files from the bootstrap, fetches the bytes analyzers ask
 //!   for in batched rounds through the chunk engine, and returns an [`planner::Inventory`].
 //! - [`all::analyzers`]: every analyzer of the crate.
+//! - [`secret::SecretAnalyzer`]: secret scanning as an analyzer (files chosen by metadata,
+//!   text vs binary from the first bytes, masked findings in [`planner::Inventory::secrets`]).
+//! - [`cache::ScanCache`]: what analyzers made of files, on disk by analyzer version and file
+//!   content identity (chunk digests), so re-scans and sibling images fetch only new files.
 
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
@@ -20,7 +24,9 @@ pub mod package;
 pub mod all;
 pub mod archive;
 pub mod binary;
+pub mod cache;
 pub mod lang;
 pub mod os;
 pub mod planner;
 pub mod rpm;
+pub mod secret;

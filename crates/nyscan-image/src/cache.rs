@@ -13,6 +13,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use nyscan_rafs::Digester;
 
+/// Numbers temporary files: one counter for the process, so two caches over one directory
+/// in the same process never pick the same temporary name.
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
 /// Default bound: 2 GiB.
 pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
 
@@ -23,7 +27,6 @@ pub struct ChunkCache {
     max_bytes: u64,
     size: AtomicU64,
     evicting: Mutex<()>,
-    counter: AtomicU64,
 }
 
 impl ChunkCache {
@@ -46,7 +49,6 @@ impl ChunkCache {
             max_bytes,
             size: AtomicU64::new(size),
             evicting: Mutex::new(()),
-            counter: AtomicU64::new(0),
         })
     }
 
@@ -98,7 +100,7 @@ impl ChunkCache {
         let tmp = parent.join(format!(
             ".tmp-{}-{}",
             std::process::id(),
-            self.counter.fetch_add(1, Ordering::Relaxed)
+            TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::write(&tmp, data)?;
         if let Err(e) = std::fs::rename(&tmp, &path) {

@@ -7,6 +7,8 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
+use nyscan_vuln::Finding as Vulnerability;
+
 use crate::trivy::{group_and_name, pkg_type};
 use crate::{Document, Error, ids, time};
 
@@ -22,6 +24,8 @@ struct Bom<'a> {
     metadata: Metadata<'a>,
     components: Vec<Component<'a>>,
     dependencies: Vec<Dependency>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    vulnerabilities: Vec<VulnerabilityJson<'a>>,
 }
 
 #[derive(Serialize)]
@@ -81,6 +85,42 @@ struct Dependency {
 
 /// Writes `doc` as CycloneDX 1.6 JSON.
 pub fn write(doc: &Document<'_>, out: &mut dyn std::io::Write) -> Result<(), Error> {
+    let (bom, _) = build(doc);
+    emit(&bom, out)
+}
+
+/// Writes `doc` as CycloneDX 1.6 JSON with `vulnerabilities`: each one names the component
+/// of its package in `affects` (by `bom-ref`), its ratings (CVSS scores with their vectors,
+/// or the source's own severity), aliases as `references`, the fix as a recommendation.
+pub fn write_with_vulnerabilities(
+    doc: &Document<'_>,
+    vulnerabilities: &[Vulnerability],
+    out: &mut dyn std::io::Write,
+) -> Result<(), Error> {
+    let (mut bom, refs) = build(doc);
+    bom.vulnerabilities = vulnerabilities
+        .iter()
+        .map(|v| {
+            let reference = doc
+                .inventory
+                .packages
+                .iter()
+                .position(|p| *p == v.package)
+                .map_or_else(|| v.package.purl.clone(), |i| refs[i].clone());
+            vulnerability_json(v, reference)
+        })
+        .collect();
+    emit(&bom, out)
+}
+
+fn emit(bom: &Bom<'_>, out: &mut dyn std::io::Write) -> Result<(), Error> {
+    serde_json::to_writer_pretty(&mut *out, bom)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// The document's BOM, and the `bom-ref` of each package of the inventory (same order).
+fn build<'a>(doc: &Document<'a>) -> (Bom<'a>, Vec<String>) {
     let inventory = doc.inventory;
     let os = inventory.os.as_ref();
     let root_ref = ids::uuid_v4(doc.serial.rotate_left(64));
@@ -106,6 +146,7 @@ pub fn write(doc: &Document<'_>, out: &mut dyn std::io::Write) -> Result<(), Err
         });
     }
     let mut used = HashSet::new();
+    let mut refs = Vec::with_capacity(inventory.packages.len());
     let mut os_deps = Vec::new();
     let mut root_deps: Vec<String> = os_ref.iter().cloned().collect();
     for pkg in &inventory.packages {
@@ -169,6 +210,7 @@ pub fn write(doc: &Document<'_>, out: &mut dyn std::io::Write) -> Result<(), Err
             purl: (!pkg.purl.is_empty()).then_some(pkg.purl.as_str()),
             properties,
         });
+        refs.push(bom_ref.clone());
         if pkg.kind.is_os() && os_ref.is_some() {
             os_deps.push(bom_ref);
         } else {
@@ -211,8 +253,147 @@ pub fn write(doc: &Document<'_>, out: &mut dyn std::io::Write) -> Result<(), Err
         },
         components,
         dependencies,
+        vulnerabilities: Vec::new(),
     };
-    serde_json::to_writer_pretty(&mut *out, &bom)?;
-    writeln!(out)?;
-    Ok(())
+    (bom, refs)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VulnerabilityJson<'a> {
+    #[serde(rename = "bom-ref")]
+    bom_ref: String,
+    id: &'a str,
+    source: Source<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    references: Vec<Reference<'a>>,
+    ratings: Vec<Rating<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recommendation: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    advisories: Vec<Advisory<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    published: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated: Option<&'a str>,
+    affects: Vec<Affects<'a>>,
+}
+
+#[derive(Serialize)]
+struct Source<'a> {
+    name: &'a str,
+    url: &'a str,
+}
+
+#[derive(Serialize)]
+struct Reference<'a> {
+    id: &'a str,
+    source: Source<'a>,
+}
+
+#[derive(Serialize)]
+struct Rating<'a> {
+    source: Source<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<f64>,
+    severity: &'static str,
+    method: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vector: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Advisory<'a> {
+    url: &'a str,
+}
+
+#[derive(Serialize)]
+struct Affects<'a> {
+    #[serde(rename = "ref")]
+    reference: String,
+    versions: Vec<AffectedVersion<'a>>,
+}
+
+#[derive(Serialize)]
+struct AffectedVersion<'a> {
+    version: &'a str,
+    status: &'static str,
+}
+
+/// CycloneDX's severity names (lower case).
+fn cdx_severity(severity: nyscan_vuln::Severity) -> &'static str {
+    match severity {
+        nyscan_vuln::Severity::Critical => "critical",
+        nyscan_vuln::Severity::High => "high",
+        nyscan_vuln::Severity::Medium => "medium",
+        nyscan_vuln::Severity::Low => "low",
+        nyscan_vuln::Severity::Unknown => "unknown",
+    }
+}
+
+fn vulnerability_json(v: &Vulnerability, component: String) -> VulnerabilityJson<'_> {
+    let source = || Source {
+        name: &v.data_source.name,
+        url: &v.data_source.url,
+    };
+    let mut ratings: Vec<Rating<'_>> = v
+        .cvss
+        .iter()
+        .map(|c| Rating {
+            source: source(),
+            score: Some(c.score),
+            severity: cdx_severity(c.severity),
+            method: match c.version.as_str() {
+                "2.0" => "CVSSv2",
+                "3.0" => "CVSSv3",
+                "3.1" => "CVSSv31",
+                "4.0" => "CVSSv4",
+                _ => "other",
+            },
+            vector: Some(&c.vector),
+        })
+        .collect();
+    if ratings.is_empty() || v.vendor_rating.is_some() {
+        ratings.push(Rating {
+            source: source(),
+            score: None,
+            severity: cdx_severity(v.severity),
+            method: "other",
+            vector: None,
+        });
+    }
+    VulnerabilityJson {
+        bom_ref: format!("{}@{component}", v.id),
+        id: &v.id,
+        source: source(),
+        references: v
+            .aliases
+            .iter()
+            .map(|a| Reference {
+                id: a,
+                source: source(),
+            })
+            .collect(),
+        ratings,
+        description: v.title.as_deref(),
+        detail: v.description.as_deref(),
+        recommendation: v
+            .fixed_version
+            .as_ref()
+            .map(|f| format!("Upgrade {} to version {f}", v.package.name)),
+        advisories: v.references.iter().map(|url| Advisory { url }).collect(),
+        published: v.published.as_deref(),
+        updated: v.modified.as_deref(),
+        affects: vec![Affects {
+            reference: component,
+            versions: vec![AffectedVersion {
+                version: &v.package.version,
+                status: "affected",
+            }],
+        }],
+    }
 }

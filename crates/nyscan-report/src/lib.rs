@@ -8,8 +8,15 @@
 //!   [`spdx`] (SPDX 2.3 JSON), [`table`] (text), [`json`] (nyscan's own JSON).
 //! - [`trivy`]: the names Trivy uses for the same facts (package types by OS family), so
 //!   reports compare with Trivy's line by line.
-//!
-//! Vulnerability reports will be added here as more modules of the same shape.
+//! - [`write_scan`]: renders a scan ([`ScanReport`]: packages, vulnerabilities, secrets,
+//!   failed image-config checks) in a [`ScanFormat`]: [`scan_table`] (text by target, as
+//!   Trivy prints it), [`trivy_json`] (Trivy's JSON schema), [`sarif`] (SARIF 2.1.0),
+//!   [`cyclonedx`] (CycloneDX 1.6 with vulnerabilities). [`results`] groups findings by
+//!   target as Trivy does.
+//! - [`Filter`]: severities, `--ignore-unfixed` and an ignore file in the `.trivyignore`
+//!   form ([`IgnoreList`]) applied to findings before a report.
+//! - [`redact::redact_image_config`]: masks the secrets of an image config before a report
+//!   carries it.
 
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
@@ -17,12 +24,26 @@
 use nyscan_analyze::planner::{Inventory, ScanStats};
 
 pub mod cyclonedx;
+pub mod filter;
+pub mod findings;
 mod ids;
+pub mod ignore;
 pub mod json;
+pub mod redact;
+pub mod results;
+pub mod sarif;
+pub mod scan_table;
+#[cfg(test)]
+mod scan_tests;
 pub mod spdx;
 pub mod table;
 mod time;
 pub mod trivy;
+pub mod trivy_json;
+
+pub use filter::{Filter, Suppressed};
+pub use findings::{ImageInfo, ScanFindings, ScanReport, Scanners};
+pub use ignore::{IgnoreError, IgnoreList};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +97,43 @@ pub fn write(
         Format::SpdxJson => spdx::write(doc, out),
         Format::Table => table::write(doc, out),
         Format::Json => json::write(doc, out),
+    }
+}
+
+/// Output formats of a scan (packages and findings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanFormat {
+    /// Text tables by target.
+    Table,
+    /// JSON in Trivy's schema.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// CycloneDX 1.6 with vulnerabilities.
+    CycloneDx,
+}
+
+/// Writes the scan `report` to `out` in `format`.
+pub fn write_scan(
+    format: ScanFormat,
+    report: &ScanReport<'_>,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Error> {
+    match format {
+        ScanFormat::Table => scan_table::write(report, out),
+        ScanFormat::Json => trivy_json::write(report, out),
+        ScanFormat::Sarif => sarif::write(report, out),
+        ScanFormat::CycloneDx => {
+            let doc = Document {
+                inventory: report.inventory,
+                artifact: report.artifact,
+                tool_version: report.tool_version,
+                created_unix: report.created_unix,
+                serial: report.serial,
+                stats: None,
+            };
+            cyclonedx::write_with_vulnerabilities(&doc, &report.findings.vulnerabilities, out)
+        }
     }
 }
 
@@ -142,6 +200,7 @@ mod tests {
                     &["app/lib/slf4j-api-2.0.9.jar"],
                 ),
             ],
+            secrets: Vec::new(),
             notes: vec![Note {
                 path: "usr/bin/broken".into(),
                 analyzer: "gobinary".into(),

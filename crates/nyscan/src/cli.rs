@@ -35,6 +35,9 @@ pub(crate) enum Command {
     Sbom(SbomArgs),
     /// The offline vulnerability database: `import` OSV exports, `update` from OSV, `info`.
     Db(crate::db::DbArgs),
+    /// Scan an image for vulnerable packages, secrets and image-config problems, reading
+    /// only the bytes the analyzers need; report as a table, Trivy's JSON, SARIF or CycloneDX.
+    Scan(crate::scan::ScanArgs),
 }
 
 /// How image data is fetched, shared by every command that reads file contents.
@@ -49,7 +52,7 @@ pub(crate) struct FetchArgs {
     /// Chunk cache directory (default: $XDG_CACHE_HOME/nyscan/chunks).
     #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
     pub(crate) cache_dir: Option<PathBuf>,
-    /// Do not read or write the chunk cache.
+    /// Do not read or write the chunk cache (nor, when scanning, the scan cache).
     #[arg(long)]
     pub(crate) no_cache: bool,
     /// Bound of the chunk cache, in MiB.
@@ -189,6 +192,27 @@ pub(crate) struct SbomArgs {
     pub(crate) output: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub(crate) fetch: FetchArgs,
+    #[command(flatten)]
+    pub(crate) analysis: AnalysisArgs,
+}
+
+/// How a scan keeps its results and shows progress, shared by the commands that run the
+/// analyzers.
+#[derive(Debug, clap::Args)]
+pub(crate) struct AnalysisArgs {
+    /// Scan cache directory: what the analyzers made of each file, by analyzer version and
+    /// file content (default: $XDG_CACHE_HOME/nyscan/scan).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["no_cache", "no_scan_cache"])]
+    pub(crate) scan_cache_dir: Option<PathBuf>,
+    /// Do not read or write the scan cache (the chunk cache is still used).
+    #[arg(long)]
+    pub(crate) no_scan_cache: bool,
+    /// Bound of the scan cache, in MiB.
+    #[arg(long, default_value_t = 256, value_name = "MIB")]
+    pub(crate) scan_cache_size: u64,
+    /// No progress bars (they are shown on stderr only when it is a terminal).
+    #[arg(long, short = 'q')]
+    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -8,9 +8,12 @@ mod data;
 mod db;
 mod errors;
 mod inspect;
+mod layer_cache;
 mod mount;
 mod patch;
+mod progress;
 mod sbom;
+mod scan;
 
 use std::process::ExitCode;
 
@@ -27,6 +30,7 @@ fn main() -> ExitCode {
         cli::Command::Patch(a) => patch::run(&a),
         cli::Command::Sbom(a) => sbom::run(&a),
         cli::Command::Db(a) => db::run(&a),
+        cli::Command::Scan(a) => scan::run(&a),
     };
     match result {
         Ok(code) => code,

@@ -1,9 +1,10 @@
-//! What a scan found: the OS, the packages (sorted, duplicates merged), notes on files that
-//! could not be analyzed, and what the scan cost.
+//! What a scan found: the OS, the packages (sorted, duplicates merged), secrets, notes on
+//! files that could not be analyzed, and what the scan cost.
 
 use serde::Serialize;
 
 use crate::package::{OsInfo, Package};
+use crate::secret::SecretFinding;
 
 /// The packages of an image.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -14,6 +15,9 @@ pub struct Inventory {
     /// Packages sorted by type, name, version and purl; a package found in several places
     /// is listed once with all its locations.
     pub packages: Vec<Package>,
+    /// Secrets found in files (masked), sorted by path and line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<SecretFinding>,
     /// Files that could not be analyzed, and why; the scan went on without them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<Note>,
@@ -67,6 +71,8 @@ pub struct ScanStats {
     pub chunks: u64,
     /// Chunks served by the local chunk cache.
     pub cache_hits: u64,
+    /// Pairs answered by the scan cache, without reading their file.
+    pub cached: u64,
     /// Stored size of the image's blobs as the bootstrap records it (0 when it does not).
     pub blob_bytes: u64,
 }

@@ -21,11 +21,23 @@
 //!    that fails (damaged, over a bound, bytes that cannot be fetched or do not verify)
 //!    becomes a [`Note`] and the scan goes on.
 //!
-//! Later stages plug in at the same points: a scan cache can key an analyzer's findings by
-//! (analyzer name, analyzer version, the file's chunk digests), since chunk digests identify
-//! content; a secret scanner is one more analyzer that selects files by size and path.
+//! 6. **Scan cache.** With a [`ScanCache`] in the [`Options`], each phase first looks up
+//!    its pairs by (analyzer name and version, path, the file's
+//!    [`ContentId`](crate::cache::ContentId): size and chunk
+//!    digests from the bootstrap), and the bounds and, for the packages phase, the detected
+//!    OS. An answered pair is done without a byte fetched; every pair that ends with findings
+//!    or an `Invalid`/`Limit` note is stored (failed fetches are not). OS-phase results are
+//!    cached per file like any other, and ownership is computed again from them on every
+//!    scan, so the packages phase always skips exactly what this image's OS packages own.
+//!    Analyzers read only their own file; ownership decides which paths run, never what an
+//!    analyzer makes of a file (an analyzer that used [`Context::owned_files`] for that would
+//!    need it in the key).
+//!
+//! A secret scanner is one more analyzer that selects files by size and path.
 
+mod cached;
 mod inventory;
+mod progress;
 mod select;
 #[cfg(test)]
 mod tests;
@@ -39,11 +51,13 @@ use nyscan_image::{ChunkKey, ChunkReader};
 use nyscan_rafs::Chunk;
 
 use crate::analyzer::{AnalyzeError, Analyzer, Context, Findings, Phase};
+use crate::cache::{Outcome, ScanCache};
 use crate::os::purl::os_package_purl;
 use crate::os::release::merge_os;
 use crate::package::OsInfo;
 
 pub use inventory::{Inventory, Note, NoteKind, ScanStats};
+pub use progress::Progress;
 
 use select::{Selection, chunks_for};
 
@@ -80,6 +94,17 @@ impl Default for Limits {
     }
 }
 
+/// How a scan runs, besides its analyzers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// Bounds.
+    pub limits: Limits,
+    /// Results kept from earlier scans, read and written.
+    pub cache: Option<&'a ScanCache>,
+    /// Told what the scan is doing.
+    pub progress: Option<&'a dyn Progress>,
+}
+
 /// Why a scan could not run at all (a damaged file only makes a [`Note`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
@@ -97,12 +122,28 @@ pub struct Scan {
     pub stats: ScanStats,
 }
 
-/// Scans the image `reader` reads with `analyzers` (usually [`crate::all::analyzers`]).
+/// Scans the image `reader` reads with `analyzers` (usually [`crate::all::analyzers`]),
+/// without a scan cache or progress.
 pub fn scan(
     reader: &ChunkReader<'_, '_>,
     analyzers: &[Box<dyn Analyzer>],
     limits: &Limits,
 ) -> Result<Scan, ScanError> {
+    let options = Options {
+        limits: *limits,
+        ..Options::default()
+    };
+    scan_with(reader, analyzers, &options)
+}
+
+/// Scans the image `reader` reads with `analyzers`, with the scan cache and progress observer
+/// of `options`.
+pub fn scan_with(
+    reader: &ChunkReader<'_, '_>,
+    analyzers: &[Box<dyn Analyzer>],
+    options: &Options<'_>,
+) -> Result<Scan, ScanError> {
+    let limits = &options.limits;
     let boot = reader.bootstrap();
     let before = reader.stats().snapshot();
     let hits_before = reader.stats().cache_hits();
@@ -117,6 +158,8 @@ pub fn scan(
         notes: Vec::new(),
         rounds: 0,
         file_bytes: 0,
+        cache: cached::CacheState::new(options.cache, boot.superblock().digester),
+        progress: options.progress,
     };
 
     run.phase(Phase::Os, &Context::default());
@@ -175,9 +218,22 @@ pub fn scan(
     run.phase(Phase::Packages, &context);
 
     let mut packages = Vec::new();
-    for (_, findings) in run.findings.drain(..) {
+    let mut secrets = Vec::new();
+    for (j, findings) in run.findings.drain(..) {
         packages.extend(findings.packages);
+        secrets.extend(findings.secrets);
+        if let Some(message) = findings.partial {
+            let job = &run.selection.jobs[j];
+            run.notes.push(Note {
+                path: job.path.clone(),
+                analyzer: run.analyzers[job.analyzer].name().to_owned(),
+                kind: NoteKind::Limit,
+                message,
+            });
+        }
     }
+    secrets.sort();
+    secrets.dedup();
     // Packages whose every location an OS package owns are the distribution's (Trivy filters
     // them by file path too).
     packages.retain(|p| {
@@ -208,12 +264,14 @@ pub fn scan(
         fetched_bytes: after.1 - before.1,
         chunks: after.2 - before.2,
         cache_hits: reader.stats().cache_hits() - hits_before,
+        cached: run.cache.answered,
         blob_bytes: boot.blobs().iter().map(|b| b.compressed_size).sum(),
     };
     Ok(Scan {
         inventory: Inventory {
             os,
             packages: inventory::merge_packages(packages),
+            secrets,
             notes: run.notes,
         },
         stats,
@@ -233,6 +291,8 @@ struct Run<'s, 'r, 'd> {
     notes: Vec<Note>,
     rounds: u32,
     file_bytes: u64,
+    cache: cached::CacheState<'s>,
+    progress: Option<&'s dyn Progress>,
 }
 
 /// What one job needs in a round.
@@ -243,6 +303,13 @@ struct Planned {
 
 impl Run<'_, '_, '_> {
     fn note(&mut self, job: usize, kind: NoteKind, message: String) {
+        match kind {
+            NoteKind::Invalid => self.remember(job, Outcome::Invalid(message.clone())),
+            NoteKind::Limit => self.remember(job, Outcome::Limit(message.clone())),
+            // A fetch may work next time.
+            NoteKind::Fetch => {}
+        }
+        self.finished(1);
         let j = &mut self.selection.jobs[job];
         j.done = true;
         self.notes.push(Note {
@@ -253,7 +320,14 @@ impl Run<'_, '_, '_> {
         });
     }
 
-    /// Runs every job of `phase` to its end.
+    fn finished(&self, jobs: u64) {
+        if let Some(p) = self.progress {
+            p.finished(jobs);
+        }
+    }
+
+    /// Runs every job of `phase` to its end: answers from the scan cache first, then rounds
+    /// of fetches and analyzer runs; what ended is written to the scan cache.
     fn phase(&mut self, phase: Phase, context: &Context) {
         let mut active: Vec<usize> = (0..self.selection.jobs.len())
             .filter(|&j| {
@@ -261,6 +335,20 @@ impl Run<'_, '_, '_> {
                 job.phase == phase && !job.done
             })
             .collect();
+        if let Some(p) = self.progress {
+            p.planned(active.len() as u64);
+        }
+        self.cache.enter_phase(phase, self.limits, context);
+        let answered = self.cache.lookup(
+            &self.selection,
+            self.analyzers,
+            &active,
+            self.limits.threads,
+        );
+        for (j, outcome) in answered {
+            self.apply_cached(j, outcome);
+        }
+        active.retain(|&j| !self.selection.jobs[j].done);
         while !active.is_empty() {
             let (planned, deferred) = self.plan_round(&active);
             if !planned.is_empty() {
@@ -276,6 +364,41 @@ impl Run<'_, '_, '_> {
             self.release_unneeded();
             active = next;
         }
+        self.cache.flush(self.limits.threads);
+    }
+
+    /// Ends job `j` with an outcome the scan cache kept.
+    fn apply_cached(&mut self, j: usize, outcome: Outcome) {
+        let job = &mut self.selection.jobs[j];
+        job.done = true;
+        let analyzer = self.analyzers[job.analyzer].name().to_owned();
+        let (kind, message) = match outcome {
+            Outcome::Found(findings) => {
+                self.findings.push((j, findings));
+                self.finished(1);
+                return;
+            }
+            Outcome::Invalid(m) => (NoteKind::Invalid, m),
+            Outcome::Limit(m) => (NoteKind::Limit, m),
+        };
+        self.notes.push(Note {
+            path: job.path.clone(),
+            analyzer,
+            kind,
+            message,
+        });
+        self.finished(1);
+    }
+
+    /// Keeps how job `j` ended for the scan cache.
+    fn remember(&mut self, j: usize, outcome: Outcome) {
+        let job = &self.selection.jobs[j];
+        self.cache.remember(
+            &self.selection,
+            job,
+            &*self.analyzers[job.analyzer],
+            outcome,
+        );
     }
 
     /// Picks the jobs of this round and the chunks they need; the rest wait.
@@ -354,7 +477,15 @@ impl Run<'_, '_, '_> {
                 break;
             }
             self.rounds += 1;
-            match self.reader.fetch(&wanted) {
+            if let Some(p) = self.progress {
+                let bytes = wanted.iter().map(|c| u64::from(c.compressed_size)).sum();
+                p.fetch_started(wanted.len() as u64, bytes);
+            }
+            let fetched = self.reader.fetch(&wanted);
+            if let Some(p) = self.progress {
+                p.fetch_finished();
+            }
+            match fetched {
                 Ok(fetched) => {
                     self.store.extend(fetched);
                     break;
@@ -448,6 +579,10 @@ impl Run<'_, '_, '_> {
             self.selection.jobs[j].runs += 1;
             match outcome {
                 Ok(findings) => {
+                    if self.cache.is_enabled() {
+                        self.remember(j, Outcome::Found(findings.clone()));
+                    }
+                    self.finished(1);
                     self.selection.jobs[j].done = true;
                     self.findings.push((j, findings));
                 }

@@ -13,6 +13,7 @@ use nyscan_testutil::skip;
 use super::*;
 use crate::analyzer::{FileMeta, Initial};
 use crate::bytes::{ByteSource, Need};
+use crate::cache::ScanCache;
 use crate::package::{Package, PackageType};
 
 const MIB: usize = 1 << 20;
@@ -345,4 +346,198 @@ fn damaged_blob_bytes_make_notes_and_the_scan_goes_on() {
     let note = &result.inventory.notes[0];
     assert_eq!((note.path.as_str(), note.kind), ("b.bin", NoteKind::Fetch));
     assert!(note.message.contains(&blob.id), "{note:?}");
+}
+
+/// An analyzer with another version: the scan cache must not answer for the old one.
+#[derive(Debug)]
+struct WithVersion<A>(A, u32);
+
+impl<A: Analyzer> Analyzer for WithVersion<A> {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn version(&self) -> u32 {
+        self.1
+    }
+    fn phase(&self) -> Phase {
+        self.0.phase()
+    }
+    fn select(&self, path: &str, meta: &FileMeta) -> Option<Initial> {
+        self.0.select(path, meta)
+    }
+    fn analyze(
+        &self,
+        path: &str,
+        data: &dyn ByteSource,
+        context: &Context,
+    ) -> Result<Findings, AnalyzeError> {
+        self.0.analyze(path, data, context)
+    }
+}
+
+fn cached_scan(image: &NydusImage, analyzers: &[Box<dyn Analyzer>], cache: &ScanCache) -> Scan {
+    let bytes = std::fs::read(&image.boot).unwrap();
+    let boot = Bootstrap::parse(&bytes).unwrap();
+    let blobs = BlobDir::new(&image.blob_dir);
+    // No chunk cache: every byte the scan cache does not spare is fetched.
+    let reader = ChunkReader::new(&boot, &blobs, FetchOptions::default());
+    let options = Options {
+        cache: Some(cache),
+        ..Options::default()
+    };
+    scan_with(&reader, analyzers, &options).unwrap()
+}
+
+/// Writes the tree of the cache tests: an ownership list (OS phase) owning `owned.bin`, a
+/// large file whose first and last chunks are read, small files, an empty file (a note).
+fn write_cache_tree(tree: &Path, changed: &str) {
+    std::fs::create_dir_all(tree.join("app")).unwrap();
+    std::fs::write(tree.join("owned.txt"), "owned.bin\n").unwrap();
+    std::fs::write(tree.join("owned.bin"), content("owned", "1", 64, 20)).unwrap();
+    let big = content("big-head", "big-tail", 3 * MIB + MIB / 2, 21);
+    std::fs::write(tree.join("big.bin"), big).unwrap();
+    for i in 0..20u64 {
+        let name = format!("app/f{i}.bin");
+        std::fs::write(tree.join(&name), content(&name, "v1", 2000, 30 + i)).unwrap();
+    }
+    std::fs::write(
+        tree.join("app/changing.bin"),
+        content("changing", changed, 3000, 60),
+    )
+    .unwrap();
+    std::fs::write(tree.join("empty.bin"), b"").unwrap();
+}
+
+fn analyzers_v(version: u32) -> Vec<Box<dyn Analyzer>> {
+    vec![
+        Box::new(OwnershipList),
+        Box::new(WithVersion(HeadThenTail::default(), version)),
+    ]
+}
+
+#[test]
+fn the_scan_cache_answers_a_rescan_and_a_sibling_fetches_only_the_changed_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write_cache_tree(&dir.path().join("tree"), "v1");
+    let Some(image) = build(&dir.path().join("tree"), &dir.path().join("image")) else {
+        return;
+    };
+    let cache = ScanCache::open(dir.path().join("cache"), crate::cache::DEFAULT_MAX_BYTES).unwrap();
+    let analyzers = analyzers_v(1);
+
+    let cold = cached_scan(&image, &analyzers, &cache);
+    assert_eq!(cold.stats.cached, 0);
+    assert!(cold.stats.requests > 0, "{:?}", cold.stats);
+    assert_eq!(cold.stats.skipped_owned, 1, "{:?}", cold.stats);
+    assert_eq!(cold.inventory.packages.len(), 22);
+    assert_eq!(cold.inventory.notes.len(), 1, "{:?}", cold.inventory.notes);
+
+    // The same image again: every pair is answered, nothing is fetched, the same result.
+    let warm = cached_scan(&image, &analyzers, &cache);
+    assert_eq!(warm.inventory, cold.inventory);
+    assert_eq!(
+        (
+            warm.stats.requests,
+            warm.stats.fetched_bytes,
+            warm.stats.chunks
+        ),
+        (0, 0, 0),
+        "{:?}",
+        warm.stats
+    );
+    assert_eq!(warm.stats.cached, cold.stats.analyzed);
+    assert_eq!(
+        warm.stats.skipped_owned, 1,
+        "ownership comes back from the cache"
+    );
+
+    // A sibling image: the same tree but one file's content changed. Only that file's chunk
+    // is fetched.
+    let sibling_tree = dir.path().join("sibling-tree");
+    write_cache_tree(&sibling_tree, "v2");
+    let Some(sibling) = build(&sibling_tree, &dir.path().join("sibling")) else {
+        return;
+    };
+    let bytes = std::fs::read(&sibling.boot).unwrap();
+    let boot = Bootstrap::parse(&bytes).unwrap();
+    let changed = boot.lookup(b"/app/changing.bin").unwrap().unwrap();
+    let changed_chunks: Vec<Chunk> = changed.chunks().map(Result::unwrap).collect();
+    assert_eq!(changed_chunks.len(), 1);
+    let scan = cached_scan(&sibling, &analyzers, &cache);
+    assert_eq!(
+        (scan.stats.requests, scan.stats.chunks),
+        (1, 1),
+        "{:?}",
+        scan.stats
+    );
+    assert_eq!(
+        scan.stats.fetched_bytes,
+        u64::from(changed_chunks[0].compressed_size)
+    );
+    assert_eq!(scan.stats.cached, cold.stats.analyzed - 1);
+    let changing: Vec<&str> = scan
+        .inventory
+        .packages
+        .iter()
+        .filter(|p| p.name == "changing")
+        .map(|p| p.version.as_str())
+        .collect();
+    assert_eq!(changing, ["v2"]);
+    assert_eq!(scan.inventory.packages.len(), 22);
+    assert_eq!(scan.stats.skipped_owned, 1);
+}
+
+#[test]
+fn a_version_bump_or_a_damaged_entry_means_reading_the_file_again() {
+    let dir = tempfile::tempdir().unwrap();
+    write_cache_tree(&dir.path().join("tree"), "v1");
+    let Some(image) = build(&dir.path().join("tree"), &dir.path().join("image")) else {
+        return;
+    };
+    let cache_dir = dir.path().join("cache");
+    let cache = ScanCache::open(&cache_dir, crate::cache::DEFAULT_MAX_BYTES).unwrap();
+    let cold = cached_scan(&image, &analyzers_v(1), &cache);
+    let analyzed = cold.stats.analyzed;
+
+    // Version 2 of the package analyzer: its pairs are misses, the OS phase's are answered.
+    let bumped = cached_scan(&image, &analyzers_v(2), &cache);
+    assert_eq!(bumped.inventory, cold.inventory);
+    assert_eq!(bumped.stats.cached, 1, "only owned.txt: {:?}", bumped.stats);
+    assert_eq!(bumped.stats.chunks, cold.stats.chunks - 1);
+    let again = cached_scan(&image, &analyzers_v(2), &cache);
+    assert_eq!((again.stats.cached, again.stats.requests), (analyzed, 0));
+
+    // Damage every entry in its own way: each is ignored, the file is read again, the result
+    // is the same, and the entry is written anew.
+    let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(&cache_dir)
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    // v1 and v2 entries of the package analyzer, one of the OS phase's.
+    assert_eq!(entries.len() as u64, analyzed * 2 - 1);
+    for (i, path) in entries.iter().enumerate() {
+        let mut bytes = std::fs::read(path).unwrap();
+        match i % 3 {
+            0 => bytes.truncate(bytes.len() / 2),
+            1 => *bytes.last_mut().unwrap() ^= 0x20,
+            _ => bytes.clear(),
+        }
+        std::fs::write(path, bytes).unwrap();
+    }
+    let cache = ScanCache::open(&cache_dir, crate::cache::DEFAULT_MAX_BYTES).unwrap();
+    let repaired = cached_scan(&image, &analyzers_v(2), &cache);
+    assert_eq!(repaired.inventory, cold.inventory);
+    assert_eq!(repaired.stats.cached, 0, "{:?}", repaired.stats);
+    assert_eq!(repaired.stats.chunks, cold.stats.chunks);
+    assert_eq!(
+        cache
+            .stats()
+            .damaged
+            .load(std::sync::atomic::Ordering::Relaxed),
+        analyzed
+    );
+    let healed = cached_scan(&image, &analyzers_v(2), &cache);
+    assert_eq!((healed.stats.cached, healed.stats.requests), (analyzed, 0));
 }

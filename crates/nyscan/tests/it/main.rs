@@ -9,6 +9,8 @@ mod prompt;
 mod registry;
 mod request;
 mod sbom;
+mod scan;
+mod scan_cache;
 
 use std::path::PathBuf;
 
