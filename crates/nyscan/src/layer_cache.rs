@@ -3,7 +3,8 @@
 //! The chunk cache is content-addressed by digest; a layer is content too, named by the
 //! sha256 of its bytes, so it is stored there under that digest (in the sha256 space) and
 //! checked against it again when read. A re-scan of the same image then fetches only its
-//! manifest; an image with another bootstrap fetches its own layer.
+//! manifest; an image with another bootstrap fetches its own layer. The image config is kept
+//! the same way ([`blob_by_digest`]).
 
 use anyhow::{Context, Result};
 use nyscan_image::cache::ChunkCache;
@@ -37,31 +38,16 @@ pub(crate) fn open(args: &SourceArgs, cache: Option<&ChunkCache>) -> Result<Load
         let repo = &reference.repository;
         let image = client.resolve(repo, reference.reference(), &platform)?;
         let layer = image.manifest.nydus_bootstrap_layer()?;
-        let key = digest_bytes(sha256_hex(&layer.digest)?);
-        let cached = cache.get(Digester::Sha256, &key).filter(|bytes| {
-            let intact = sha256_digest(bytes) == layer.digest;
-            if !intact {
-                // Damaged: drop it so that the fetched layer takes its place.
-                cache.remove(Digester::Sha256, &key);
+        let bytes = blob_by_digest(Some(cache), &layer.digest, || {
+            if layer.size > MAX_BOOTSTRAP_SIZE {
+                anyhow::bail!(
+                    "the bootstrap layer {} is {} bytes, over the {MAX_BOOTSTRAP_SIZE}-byte limit",
+                    layer.digest,
+                    layer.size
+                );
             }
-            intact
-        });
-        let bytes = match cached {
-            Some(bytes) => bytes,
-            None => {
-                if layer.size > MAX_BOOTSTRAP_SIZE {
-                    anyhow::bail!(
-                        "the bootstrap layer {} is {} bytes, over the {MAX_BOOTSTRAP_SIZE}-byte limit",
-                        layer.digest,
-                        layer.size
-                    );
-                }
-                let bytes = client.fetch_blob(repo, &layer.digest, layer.size)?;
-                // A cache that cannot be written never fails a scan.
-                let _ = cache.put(Digester::Sha256, &key, &bytes);
-                bytes
-            }
-        };
+            Ok(client.fetch_blob(repo, &layer.digest, layer.size)?)
+        })?;
         let boot = extract_bootstrap(&bytes, &layer.digest)?;
         let blobs = RegistryBlobSource::new(client, repo)?.with_manifest_sizes(&image.manifest);
         Ok(LoadedBootstrap {
@@ -72,6 +58,33 @@ pub(crate) fn open(args: &SourceArgs, cache: Option<&ChunkCache>) -> Result<Load
         })
     };
     load().with_context(|| format!("cannot load the bootstrap of {}", args.source))
+}
+
+/// The blob named by the sha256 `digest` (`sha256:HEX`): from `cache` when it holds it intact
+/// (a damaged entry is dropped), else from `fetch`. Checked against the digest before it is
+/// used; stored in the cache when fetched (a cache that cannot be written never fails a scan).
+pub(crate) fn blob_by_digest(
+    cache: Option<&ChunkCache>,
+    digest: &str,
+    fetch: impl FnOnce() -> Result<Vec<u8>>,
+) -> Result<Vec<u8>> {
+    let key = digest_bytes(sha256_hex(digest)?);
+    if let Some((cache, bytes)) = cache.and_then(|c| Some((c, c.get(Digester::Sha256, &key)?))) {
+        if sha256_digest(&bytes) == digest {
+            return Ok(bytes);
+        }
+        // Damaged: drop it so that the fetched copy takes its place.
+        cache.remove(Digester::Sha256, &key);
+    }
+    let bytes = fetch()?;
+    let got = sha256_digest(&bytes);
+    if got != digest {
+        anyhow::bail!("{digest} does not match its digest: got {got}");
+    }
+    if let Some(cache) = cache {
+        let _ = cache.put(Digester::Sha256, &key, &bytes);
+    }
+    Ok(bytes)
 }
 
 /// The 32 bytes of a 64-digit lowercase hex digest (checked by [`sha256_hex`]).

@@ -15,6 +15,7 @@ use nyscan_analyze::analyzer::{Analyzer, Phase};
 use nyscan_analyze::planner::{Inventory, ScanStats};
 use nyscan_analyze::secret::{SecretAnalyzer, SecretFinding};
 use nyscan_image::ChunkReader;
+use nyscan_image::cache::ChunkCache;
 use nyscan_oci::{LoadedBootstrap, Source};
 use nyscan_rafs::Bootstrap;
 use nyscan_report::redact::redact_image_config;
@@ -166,7 +167,7 @@ fn secret_scanner(args: &ScanArgs) -> Result<(Arc<SecretScanner>, Option<String>
 }
 
 /// The image config blob named by the manifest, checked against its digest.
-fn fetch_config(opened: &LoadedBootstrap) -> Result<Option<Vec<u8>>> {
+fn fetch_config(opened: &LoadedBootstrap, cache: Option<&ChunkCache>) -> Result<Option<Vec<u8>>> {
     let Some(manifest) = &opened.manifest else {
         return Ok(None);
     };
@@ -180,17 +181,10 @@ fn fetch_config(opened: &LoadedBootstrap) -> Result<Option<Vec<u8>>> {
         );
     }
     let hex = desc.sha256_hex()?;
-    let bytes = opened
-        .blobs
-        .read_range(hex, 0, desc.size)
-        .with_context(|| format!("cannot fetch the image config {}", desc.digest))?;
-    let digest = nyscan_oci::registry::sha256_digest(&bytes);
-    if digest != desc.digest {
-        bail!(
-            "the image config does not match its digest: expected {}, got {digest}",
-            desc.digest
-        );
-    }
+    let bytes = crate::layer_cache::blob_by_digest(cache, &desc.digest, || {
+        Ok(opened.blobs.read_range(hex, 0, desc.size)?)
+    })
+    .with_context(|| format!("cannot fetch the image config {}", desc.digest))?;
     Ok(Some(bytes))
 }
 
@@ -318,12 +312,13 @@ fn image_config(
     args: &ScanArgs,
     scanners: Scanners,
     opened: &LoadedBootstrap,
+    cache: Option<&ChunkCache>,
     secrets: Option<&(Arc<SecretScanner>, Option<String>)>,
 ) -> Result<(ImageInfo, Option<ImageConfigReport>)> {
     let wanted =
         scanners.config || matches!(args.format, ScanFormatArg::Json | ScanFormatArg::Sarif);
     let config = if wanted {
-        match fetch_config(opened) {
+        match fetch_config(opened, cache) {
             Ok(config) => config,
             Err(e) if !scanners.config => {
                 eprintln!("warning: {e:#}; the report goes without the image config");
@@ -397,7 +392,13 @@ pub(crate) fn run(args: &ScanArgs) -> Result<ExitCode> {
     let opened = crate::layer_cache::open(&args.source, chunk_cache.as_ref())?;
     let boot = Bootstrap::parse(&opened.bytes)
         .with_context(|| format!("cannot read the bootstrap of {}", args.source.source))?;
-    let (image, checked) = image_config(args, scanners, &opened, secrets.as_ref())?;
+    let (image, checked) = image_config(
+        args,
+        scanners,
+        &opened,
+        chunk_cache.as_ref(),
+        secrets.as_ref(),
+    )?;
 
     let mut reader = ChunkReader::new(
         &boot,

@@ -234,6 +234,44 @@ fn a_rescan_fetches_no_blob_and_a_sibling_only_the_changed_files_chunk() {
     assert_eq!(packages(&relayered), packages(&cold));
     assert_eq!(std::fs::read(&layer_copies[0]).unwrap(), good);
 
+    // `nyscan scan` with the image-config checks keeps the config in the chunk cache too:
+    // after a first scan, the same scan again fetches no blob at all.
+    let config_scan = || {
+        let out = nyscan()
+            .args([
+                "scan",
+                &v1_ref,
+                "--scanners",
+                "secret,config",
+                "--format",
+                "json",
+                "-q",
+            ])
+            .args(caches(&work.join("c1"), &scan_cache))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "nyscan scan failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).expect("a JSON report")
+    };
+    let first = config_scan();
+    let at = proxy.requests().len();
+    let again = config_scan();
+    let requests = since(&proxy, at);
+    assert!(
+        requests.iter().all(|r| !r.path.contains("/blobs/")),
+        "a blob was fetched: {requests:?}"
+    );
+    assert_eq!(again["Results"], first["Results"]);
+    assert!(
+        first["Metadata"]["ImageConfig"].is_object(),
+        "{}",
+        first["Metadata"]
+    );
+
     // With a fresh chunk cache, the scan cache alone still spares every range read.
     let at = proxy.requests().len();
     let fresh_chunks = sbom(&v1_ref, &caches(&work.join("c2"), &scan_cache), &[]);
