@@ -95,16 +95,48 @@ pub(crate) struct SourceArgs {
     /// Where a bootstrap file's blobs are (default: beside it).
     #[arg(long, value_name = "DIR")]
     pub(crate) blob_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
+}
+
+/// How registries are reached and which platform of an index is picked, shared by every
+/// command that talks to a registry.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RegistryArgs {
     /// Platform to pick from a multi-platform index, as `os/arch[/variant]` (default: this
     /// machine's).
     #[arg(long, value_name = "PLATFORM")]
     pub(crate) platform: Option<String>,
-    /// Talk to the registry over plain HTTP (the default for 127.0.0.1 and localhost).
+    /// Talk to registries over plain HTTP (the default for 127.0.0.1 and localhost).
     #[arg(long)]
     pub(crate) plain_http: bool,
-    /// Do not verify the registry's TLS certificate (dangerous).
+    /// Do not verify registries' TLS certificates (dangerous).
     #[arg(long)]
     pub(crate) insecure: bool,
+}
+
+impl RegistryArgs {
+    /// The platform to pick from an index: `--platform`, else this machine's.
+    pub(crate) fn platform(&self) -> anyhow::Result<nyscan_oci::manifest::Platform> {
+        use anyhow::Context;
+        Ok(match &self.platform {
+            Some(p) => nyscan_oci::manifest::Platform::parse(p)
+                .with_context(|| format!("invalid --platform {p:?}: expected os/arch[/variant]"))?,
+            None => nyscan_oci::manifest::Platform::host(),
+        })
+    }
+
+    /// The registry client's options; warns on stderr when TLS checks are off.
+    pub(crate) fn client_options(&self) -> nyscan_oci::registry::ClientOptions {
+        if self.insecure {
+            eprintln!("warning: --insecure: the registry's TLS certificate is NOT verified");
+        }
+        nyscan_oci::registry::ClientOptions {
+            plain_http: self.plain_http.then_some(true),
+            insecure: self.insecure,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -254,14 +286,6 @@ pub(crate) struct PatchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub(crate) json: bool,
-    /// Platform to pick from a multi-platform index, as `os/arch[/variant]` (default: this
-    /// machine's).
-    #[arg(long, value_name = "PLATFORM")]
-    pub(crate) platform: Option<String>,
-    /// Talk to registries over plain HTTP (the default for 127.0.0.1 and localhost).
-    #[arg(long)]
-    pub(crate) plain_http: bool,
-    /// Do not verify registries' TLS certificates (dangerous).
-    #[arg(long)]
-    pub(crate) insecure: bool,
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
 }

@@ -8,8 +8,6 @@ use std::rc::Rc;
 
 use anyhow::{Context, Result};
 use nyscan_inspect::{Command, Inspector};
-use nyscan_oci::manifest::Platform;
-use nyscan_oci::registry::ClientOptions;
 use nyscan_oci::{LoadedBootstrap, Source, load_bootstrap};
 use nyscan_rafs::Bootstrap;
 use rustyline::completion::{Completer, Pair};
@@ -21,28 +19,11 @@ use rustyline::{Context as LineContext, Editor, Helper};
 
 use crate::cli::{InspectArgs, SourceArgs};
 
-/// The platform to pick from an index: `--platform`, else this machine's.
-pub(crate) fn platform(args: &SourceArgs) -> Result<Platform> {
-    Ok(match &args.platform {
-        Some(p) => Platform::parse(p)
-            .with_context(|| format!("invalid --platform {p:?}: expected os/arch[/variant]"))?,
-        None => Platform::host(),
-    })
-}
-
 /// Opens the image a source names: its bootstrap and its blob source.
 pub(crate) fn open(args: &SourceArgs) -> Result<LoadedBootstrap> {
-    let platform = platform(args)?;
+    let platform = args.registry.platform()?;
     let source = Source::parse(&args.source, args.blob_dir.as_deref())?;
-    if args.insecure {
-        eprintln!("warning: --insecure: the registry's TLS certificate is NOT verified");
-    }
-    let client = ClientOptions {
-        plain_http: args.plain_http.then_some(true),
-        insecure: args.insecure,
-        ..ClientOptions::default()
-    };
-    load_bootstrap(&source, &platform, &client)
+    load_bootstrap(&source, &platform, &args.registry.client_options())
         .with_context(|| format!("cannot load the bootstrap of {}", args.source))
 }
 

@@ -24,15 +24,8 @@ pub(crate) fn open(args: &SourceArgs, cache: Option<&ChunkCache>) -> Result<Load
     let (Some(cache), Source::Registry(reference)) = (cache, &source) else {
         return crate::inspect::open(args);
     };
-    let platform = crate::inspect::platform(args)?;
-    if args.insecure {
-        eprintln!("warning: --insecure: the registry's TLS certificate is NOT verified");
-    }
-    let options = nyscan_oci::registry::ClientOptions {
-        plain_http: args.plain_http.then_some(true),
-        insecure: args.insecure,
-        ..Default::default()
-    };
+    let platform = args.registry.platform()?;
+    let options = args.registry.client_options();
     let load = || -> Result<LoadedBootstrap> {
         let client = RegistryClient::for_ref(reference, options)?;
         let repo = &reference.repository;

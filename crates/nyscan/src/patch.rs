@@ -5,8 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{ArgMatches, CommandFactory};
-use nyscan_oci::manifest::Platform;
-use nyscan_oci::registry::ClientOptions;
 use nyscan_patch::{PatchOptions, PatchReport, parse_ops, patch};
 
 use crate::cli::{Args, PatchArgs};
@@ -43,23 +41,11 @@ fn ordered_tokens() -> Result<Vec<String>> {
 pub(crate) fn run(args: &PatchArgs) -> Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
     let ops = parse_ops(&ordered_tokens()?, &cwd)?;
-    let platform = match &args.platform {
-        Some(p) => Platform::parse(p)
-            .with_context(|| format!("invalid --platform {p:?}: expected os/arch[/variant]"))?,
-        None => Platform::host(),
-    };
-    if args.insecure {
-        eprintln!("warning: --insecure: the registry's TLS certificate is NOT verified");
-    }
     let options = PatchOptions {
         force: args.force,
         verify: !args.no_verify,
-        platform,
-        client: ClientOptions {
-            plain_http: args.plain_http.then_some(true),
-            insecure: args.insecure,
-            ..ClientOptions::default()
-        },
+        platform: args.registry.platform()?,
+        client: args.registry.client_options(),
         work_dir: None,
     };
     let report = patch(&args.source, &args.to, &ops, &options)
